@@ -1,0 +1,34 @@
+"""What every command shares: turning InpaintError into one line on stderr and exit code 2."""
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from inpaint.errors import InpaintError
+
+EXIT_USAGE = 2
+
+
+def user_errors(fn):
+    """Report InpaintError as 'error: ...' on stderr and exit 2, with no traceback."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InpaintError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(EXIT_USAGE)
+    return wrapper
+
+
+def not_implemented(name: str):
+    """A placeholder command for a stage that is not built yet."""
+    @click.command(name=name, context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args):
+        click.echo(f"{name}: not implemented yet", err=True)
+        sys.exit(1)
+    command.help = f"{name} (not implemented yet)."
+    return command

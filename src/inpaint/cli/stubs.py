@@ -1,0 +1,7 @@
+"""Commands whose stages are not built yet."""
+from inpaint.cli.common import not_implemented
+
+export = not_implemented("inpaint-export")
+runtime = not_implemented("inpaint-rt")
+bench = not_implemented("inpaint-bench")
+evaluate = not_implemented("inpaint-eval")

@@ -1,0 +1,1 @@
+"""Training half of the toolkit (needs torch: pip install 'inpaint[train]')."""

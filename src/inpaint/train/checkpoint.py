@@ -1,0 +1,69 @@
+"""Checkpoints (to resume training) and weights files (to ship a model), both self-describing.
+
+Both are plain dicts of tensors and primitives, so they load with torch.load(weights_only=True).
+"""
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from inpaint.atomic import write_atomic
+from inpaint.errors import CheckpointError
+from inpaint.spec import CHECKPOINT_FORMAT, ModelSpec
+
+CHECKPOINT_KIND = "inpaint-train-checkpoint"
+WEIGHTS_KIND = "inpaint-weights"
+
+
+def save(path: str | Path, payload: dict) -> None:
+    """Write a checkpoint or weights dict atomically (temp file + fsync + rename)."""
+    write_atomic(path, lambda tmp: torch.save(payload, tmp))
+
+
+def load(path: str | Path, kind: str | None = None) -> dict:
+    """Load and validate a checkpoint or weights file; CheckpointError says what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path} is not a readable inpaint checkpoint ({first})") from None
+    if not isinstance(payload, dict) or "format" not in payload or "kind" not in payload:
+        raise CheckpointError(f"{path} is not an inpaint checkpoint (no format/kind fields)")
+    if payload["format"] != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} has checkpoint format {payload['format']}, this inpaint reads "
+                              f"format {CHECKPOINT_FORMAT}; use the inpaint version that wrote it")
+    if kind is not None and payload["kind"] != kind:
+        raise CheckpointError(f"{path} is a {payload['kind']}, expected a {kind}")
+    payload["spec"] = ModelSpec.from_dict(payload["spec"])
+    return payload
+
+
+def to_weights(checkpoint: dict, dtype: torch.dtype = torch.float16, meta: dict | None = None) -> dict:
+    """The shippable part of a checkpoint: G and D state_dicts (floats cast to dtype) and the spec."""
+    def cast(sd: dict) -> dict:
+        return {k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}
+    spec = checkpoint["spec"]
+    return {"format": CHECKPOINT_FORMAT, "kind": WEIGHTS_KIND,
+            "spec": spec.to_dict() if isinstance(spec, ModelSpec) else spec,
+            "G": cast(checkpoint["G"]), "D": cast(checkpoint["D"]),
+            "step": checkpoint["step"], "meta": dict(meta or {})}
+
+
+def load_models(path: str | Path):
+    """Rebuild (spec, G, D) in eval mode, fp32, from a checkpoint or a weights file."""
+    from inpaint.train.models import Generator, JointDiscriminator
+    payload = load(path)
+    spec = payload["spec"]
+    g, d = Generator(spec), JointDiscriminator(spec)
+    try:
+        g.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["G"].items()})
+        d.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["D"].items()})
+    except (RuntimeError, KeyError) as e:
+        raise CheckpointError(f"{path}: weights do not fit the model spec ({str(e).splitlines()[0]})") from None
+    return spec, g.eval(), d.eval()

@@ -1,0 +1,221 @@
+"""The GAN training loop: DCGAN recipe with a global D, a patch D and their fused score."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from inpaint.atomic import remove_stale_temps
+from inpaint.errors import CheckpointError, InpaintError, OutputError
+from inpaint.grid import save_grid, to_uint8
+from inpaint.spec import CHECKPOINT_FORMAT, ModelSpec
+from inpaint.train import checkpoint
+from inpaint.train.datasets import load_dataset
+from inpaint.train.models import build_models, crop_patches
+
+LAST = "last.pt"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    dataset: str                 # celeba | svhn | images
+    data: str | None             # path; None with dry_run (synthetic images)
+    out: str                     # run directory: last.pt, samples/, log.jsonl
+    epochs: int = 25
+    batch_size: int = 64
+    lr: float = 2e-4             # DCGAN recipe: Adam(2e-4, beta1 0.5) for G and D
+    beta1: float = 0.5
+    seed: int = 0
+    device: str = "cpu"
+    checkpoint_every: int = 200  # steps; a checkpoint is also written at every epoch end
+    max_steps: int | None = None  # stop early (after this many steps in total)
+    dry_run: bool = False
+
+
+def synthetic_images(n: int, resolution: int, seed: int) -> np.ndarray:
+    """Smooth random colour fields: a tiny stand-in dataset for --dry-run and tests."""
+    rng = np.random.default_rng(seed)
+    low = rng.integers(0, 256, (n, 4, 4, 3)).astype(np.float32)
+    up = np.kron(low, np.ones((1, resolution // 4, resolution // 4, 1), np.float32))
+    return up.astype(np.uint8)
+
+
+def prepare_run_dir(out: Path, resume: bool) -> None:
+    """Refuse to overwrite a run unless resuming; check that the directory can be written."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} is a file; give a directory for the run")
+    if (out / LAST).exists() and not resume:
+        raise OutputError(f"{out} already holds a training run ({LAST}); pass --resume to continue "
+                          "it or choose another --out")
+    if resume and not (out / LAST).exists():
+        raise CheckpointError(f"nothing to resume: {out / LAST} does not exist; drop --resume to start")
+    try:
+        (out / "samples").mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise OutputError(f"cannot write to {out} ({e.strerror}); choose a writable --out") from None
+    remove_stale_temps(out)
+
+
+def _batch(data: torch.Tensor, idx: torch.Tensor, device: str) -> torch.Tensor:
+    """uint8 (B, H, W, 3) rows -> float (B, 3, H, W) in [-1, 1], half of them flipped left-right."""
+    x = data[idx].to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+    flip = torch.rand(x.shape[0], device=device) < 0.5
+    return torch.where(flip[:, None, None, None], x.flip(3), x)
+
+
+def _random_crops(x: torch.Tensor, size: int) -> torch.Tensor:
+    hi = x.shape[-1] - size + 1
+    top = torch.randint(0, hi, (x.shape[0],), device=x.device)
+    left = torch.randint(0, hi, (x.shape[0],), device=x.device)
+    return crop_patches(x, top, left, size)
+
+
+def _bce(scores, target: float) -> torch.Tensor:
+    """Summed BCE of the fused, global and patch logits against one target."""
+    return sum(F.binary_cross_entropy_with_logits(s, torch.full_like(s, target)) for s in scores[:3])
+
+
+def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progress: bool = True,
+          log=print) -> dict:
+    """Train (or resume) a run; returns a summary. Checkpoints go to settings.out/last.pt."""
+    out = Path(settings.out)
+    prepare_run_dir(out, resume)
+    state = None
+    if resume:
+        state = checkpoint.load(out / LAST, checkpoint.CHECKPOINT_KIND)
+        spec = state["spec"]
+        saved = TrainSettings(**state["settings"])
+        settings = dataclasses.replace(saved, epochs=settings.epochs, device=settings.device,
+                                       checkpoint_every=settings.checkpoint_every,
+                                       max_steps=settings.max_steps)
+    if settings.device.startswith("cuda") and not torch.cuda.is_available():
+        raise InpaintError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu "
+                           "or install a CUDA build of PyTorch")
+    dev = settings.device
+
+    if settings.dry_run:
+        images = synthetic_images(64, spec.resolution, settings.seed)
+    else:
+        images = load_dataset(settings.dataset, settings.data, spec.resolution, progress)
+    if len(images) < settings.batch_size:
+        raise InpaintError(f"the dataset has {len(images)} images, fewer than one batch of "
+                           f"{settings.batch_size}; lower --batch-size or add images")
+    data = torch.from_numpy(images)
+    steps_per_epoch = len(images) // settings.batch_size
+    total = settings.epochs * steps_per_epoch
+    if settings.max_steps is not None:
+        total = min(total, settings.max_steps)
+
+    torch.manual_seed(settings.seed)
+    g, d = build_models(spec)
+    g.to(dev), d.to(dev)
+    opt_g = torch.optim.Adam(g.parameters(), settings.lr, betas=(settings.beta1, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), settings.lr, betas=(settings.beta1, 0.999))
+    fixed_z = torch.rand(64, spec.z_dim) * 2 - 1
+    start, wall_before = 0, 0.0
+    if state is not None:
+        g.load_state_dict(state["G"]), d.load_state_dict(state["D"])
+        opt_g.load_state_dict(state["opt_G"]), opt_d.load_state_dict(state["opt_D"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if dev.startswith("cuda") and "cuda" in state["rng"]:
+            torch.cuda.set_rng_state(state["rng"]["cuda"])
+        fixed_z, start, wall_before = state["fixed_z"], state["step"], state["wall_time"]
+        log(f"resuming {out} from step {start}")
+    log(f"{len(images)} images at {spec.resolution}x{spec.resolution}, {steps_per_epoch} steps per "
+        f"epoch, training steps {start}..{total} on {dev}")
+
+    t0 = time.time()
+
+    def save_checkpoint(step: int) -> None:
+        rng = {"torch": torch.get_rng_state()}
+        if dev.startswith("cuda"):
+            rng["cuda"] = torch.cuda.get_rng_state()
+        checkpoint.save(out / LAST, {
+            "format": CHECKPOINT_FORMAT, "kind": checkpoint.CHECKPOINT_KIND,
+            "spec": spec.to_dict(), "settings": dataclasses.asdict(settings), "step": step,
+            "wall_time": wall_before + time.time() - t0,
+            "G": g.state_dict(), "D": d.state_dict(),
+            "opt_G": opt_g.state_dict(), "opt_D": opt_d.state_dict(),
+            "rng": rng, "fixed_z": fixed_z})
+
+    def save_samples(epoch: int) -> Path:
+        g.eval()
+        with torch.no_grad():
+            x = g(fixed_z.to(dev)).cpu().numpy()
+        g.train()
+        path = out / "samples" / f"epoch_{epoch:03d}.png"
+        save_grid(to_uint8(x), path)
+        return path
+
+    perm, perm_epoch = None, -1
+    bar = tqdm(total=total, initial=start, desc="training", unit="step", disable=not progress,
+               dynamic_ncols=True)
+    logfile = open(out / "log.jsonl", "a")
+    step = start
+    try:
+        for step in range(start, total):
+            epoch, i = divmod(step, steps_per_epoch)
+            if epoch != perm_epoch:  # the order of an epoch depends only on (seed, epoch): resumable
+                perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(
+                    settings.seed * 1_000_003 + epoch))
+                perm_epoch = epoch
+            real = _batch(data, perm[i * settings.batch_size:(i + 1) * settings.batch_size], dev)
+            z = torch.rand(real.shape[0], spec.z_dim, device=dev) * 2 - 1
+            fake = g(z)
+
+            # D step: real -> 1, fake -> 0, for the fused score and each branch's own head.
+            s_real = d(real, _random_crops(real, spec.patch))
+            fake_d = fake.detach()
+            s_fake = d(fake_d, _random_crops(fake_d, spec.patch))
+            loss_d = _bce(s_real, 1.0) + _bce(s_fake, 0.0)
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            opt_d.step()
+
+            # G step (non-saturating): make every head call the fakes real.
+            d.requires_grad_(False)
+            s_gen = d(fake, _random_crops(fake, spec.patch))
+            loss_g = _bce(s_gen, 1.0)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+            d.requires_grad_(True)
+
+            done = step + 1
+            bar.update(1)
+            if done % 10 == 0 or done == total:
+                stats = {"step": done, "epoch": epoch + 1, "loss_d": round(loss_d.item(), 4),
+                         "loss_g": round(loss_g.item(), 4),
+                         "d_real": round(torch.sigmoid(s_real.joint).mean().item(), 3),
+                         "d_fake": round(torch.sigmoid(s_fake.joint).mean().item(), 3),
+                         "wall_time": round(wall_before + time.time() - t0, 1)}
+                bar.set_postfix({k: stats[k] for k in ("loss_d", "loss_g", "d_real", "d_fake")})
+                logfile.write(json.dumps(stats) + "\n")
+                logfile.flush()
+            epoch_end = done % steps_per_epoch == 0
+            if done % settings.checkpoint_every == 0 or epoch_end or done == total:
+                save_checkpoint(done)
+                if epoch_end:
+                    save_samples(done // steps_per_epoch)
+    finally:
+        bar.close()
+        logfile.close()
+    if start < total:
+        final_samples = save_samples(-(-total // steps_per_epoch))
+    else:
+        final_samples = None
+    summary = {"out": str(out), "step": total, "resumed_from": start,
+               "wall_time": round(wall_before + time.time() - t0, 1),
+               "checkpoint": str(out / LAST), "samples": str(final_samples) if final_samples else None}
+    log(f"done: step {total}, checkpoint {out / LAST}, wall time {summary['wall_time']} s")
+    return summary

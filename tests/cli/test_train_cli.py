@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from inpaint.cli import stubs
+from inpaint.cli.train import main
+from inpaint.spec import CHECKPOINT_FORMAT
+from inpaint.train import checkpoint
+
+TINY = ["--resolution", "32", "--ngf", "8", "--ndf", "8", "--quiet"]
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def assert_one_line_error(result, *words):
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    for w in words:
+        assert w in lines[0]
+
+
+def test_dry_run_writes_checkpoint_and_sample_grid(tmp_path):
+    result = run("--dry-run", "--out", str(tmp_path / "run"), "--quiet")
+    assert result.exit_code == 0, result.output
+    ck = checkpoint.load(tmp_path / "run" / "last.pt", checkpoint.CHECKPOINT_KIND)
+    assert ck["step"] == 8 and ck["spec"].resolution == 64
+    grid = np.asarray(Image.open(tmp_path / "run" / "samples" / "epoch_002.png"))
+    assert grid.shape == (8 * 66 + 2, 8 * 66 + 2, 3)      # 64 samples of 64x64, 2-pixel gaps
+    assert grid[2:66, 2:66].std() > 0                       # a sample, not blank padding
+
+
+def test_help_shows_examples():
+    result = run("--help")
+    assert result.exit_code == 0
+    assert "--dry-run" in result.output and "inpaint-train --dataset celeba" in result.output
+
+
+def test_missing_dataset(tmp_path):
+    result = run("--data", str(tmp_path / "missing.zip"), "--out", str(tmp_path / "run"), *TINY)
+    assert_one_line_error(result, "not found", "missing.zip")
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run("--dataset", "images", "--data", str(tmp_path / "empty"), "--out",
+                 str(tmp_path / "run"), *TINY)
+    assert_one_line_error(result, "no images found")
+
+
+def test_corrupt_zip(tmp_path):
+    (tmp_path / "train.zip").write_bytes(b"PK\x03\x04garbage")
+    result = run("--data", str(tmp_path / "train.zip"), "--out", str(tmp_path / "run"), *TINY)
+    assert_one_line_error(result, "corrupt")
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    out = tmp_path / "run"
+    assert run("--dry-run", "--out", str(out), *TINY).exit_code == 0
+    before = (out / "last.pt").read_bytes()
+    result = run("--dry-run", "--out", str(out), *TINY)
+    assert_one_line_error(result, "--resume")
+    assert (out / "last.pt").read_bytes() == before
+
+
+def test_resume_refuses_other_format_version(tmp_path):
+    out = tmp_path / "run"
+    assert run("--dry-run", "--out", str(out), *TINY).exit_code == 0
+    ck = torch.load(out / "last.pt", weights_only=True)
+    ck["format"] = CHECKPOINT_FORMAT + 1
+    torch.save(ck, out / "last.pt")
+    before = (out / "last.pt").read_bytes()
+    result = run("--out", str(out), "--resume", "--epochs", "4", *TINY)
+    assert_one_line_error(result, "format")
+    assert (out / "last.pt").read_bytes() == before
+
+
+def test_resume_without_checkpoint(tmp_path):
+    result = run("--out", str(tmp_path / "run"), "--resume", *TINY)
+    assert_one_line_error(result, "nothing to resume")
+
+
+def test_unwritable_output_directory(tmp_path):
+    (tmp_path / "file").write_text("a file, not a directory")
+    result = run("--dry-run", "--out", str(tmp_path / "file" / "run"), *TINY)
+    assert_one_line_error(result, "cannot write")
+
+
+def test_no_data_is_a_usage_error(tmp_path):
+    result = run("--out", str(tmp_path / "run"))
+    assert result.exit_code == 2 and "--data" in result.output
+
+
+@pytest.mark.parametrize("command", [stubs.export, stubs.runtime, stubs.bench, stubs.evaluate])
+def test_later_commands_say_not_implemented(command):
+    result = CliRunner().invoke(command, ["anything"])
+    assert result.exit_code == 1 and "not implemented yet" in result.stderr
