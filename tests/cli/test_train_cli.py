@@ -52,6 +52,7 @@ def test_empty_folder(tmp_path):
     result = run("--dataset", "images", "--data", str(tmp_path / "empty"), "--out",
                  str(tmp_path / "run"), *TINY)
     assert_one_line_error(result, "no images found")
+    assert not (tmp_path / "run").exists()     # nothing created for a run that never started
 
 
 def test_corrupt_zip(tmp_path):
@@ -101,3 +102,10 @@ def test_no_data_is_a_usage_error(tmp_path):
 def test_later_commands_say_not_implemented(command):
     result = CliRunner().invoke(command, ["anything"])
     assert result.exit_code == 1 and "not implemented yet" in result.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message given where there is no GPU")
+def test_cuda_without_gpu(tmp_path):
+    result = run("--dry-run", "--device", "cuda", "--out", str(tmp_path / "run"), *TINY)
+    assert_one_line_error(result, "--device cpu")
+    assert not (tmp_path / "run").exists()

@@ -14,11 +14,11 @@ from tqdm import tqdm
 
 from inpaint.atomic import remove_stale_temps
 from inpaint.errors import CheckpointError, InpaintError, OutputError
-from inpaint.grid import save_grid, to_uint8
 from inpaint.spec import CHECKPOINT_FORMAT, ModelSpec
 from inpaint.train import checkpoint
 from inpaint.train.datasets import load_dataset
 from inpaint.train.models import build_models, crop_patches
+from inpaint.train.samples import sample_z, save_samples
 
 LAST = "last.pt"
 
@@ -47,8 +47,8 @@ def synthetic_images(n: int, resolution: int, seed: int) -> np.ndarray:
     return up.astype(np.uint8)
 
 
-def prepare_run_dir(out: Path, resume: bool) -> None:
-    """Refuse to overwrite a run unless resuming; check that the directory can be written."""
+def check_run_dir(out: Path, resume: bool) -> None:
+    """Refuse to overwrite a run unless resuming (nothing is created yet)."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is a file; give a directory for the run")
     if (out / LAST).exists() and not resume:
@@ -56,6 +56,10 @@ def prepare_run_dir(out: Path, resume: bool) -> None:
                           "it or choose another --out")
     if resume and not (out / LAST).exists():
         raise CheckpointError(f"nothing to resume: {out / LAST} does not exist; drop --resume to start")
+
+
+def create_run_dir(out: Path) -> None:
+    """Create the run directory and check that it can be written; clear temps of a killed run."""
     try:
         (out / "samples").mkdir(parents=True, exist_ok=True)
         probe = out / ".write-probe"
@@ -89,7 +93,7 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
           log=print) -> dict:
     """Train (or resume) a run; returns a summary. Checkpoints go to settings.out/last.pt."""
     out = Path(settings.out)
-    prepare_run_dir(out, resume)
+    check_run_dir(out, resume)
     state = None
     if resume:
         state = checkpoint.load(out / LAST, checkpoint.CHECKPOINT_KIND)
@@ -110,6 +114,7 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
     if len(images) < settings.batch_size:
         raise InpaintError(f"the dataset has {len(images)} images, fewer than one batch of "
                            f"{settings.batch_size}; lower --batch-size or add images")
+    create_run_dir(out)
     data = torch.from_numpy(images)
     steps_per_epoch = len(images) // settings.batch_size
     total = settings.epochs * steps_per_epoch
@@ -121,7 +126,7 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
     g.to(dev), d.to(dev)
     opt_g = torch.optim.Adam(g.parameters(), settings.lr, betas=(settings.beta1, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), settings.lr, betas=(settings.beta1, 0.999))
-    fixed_z = torch.rand(64, spec.z_dim) * 2 - 1
+    fixed_z = sample_z(64, spec.z_dim, settings.seed)
     start, wall_before = 0, 0.0
     if state is not None:
         g.load_state_dict(state["G"]), d.load_state_dict(state["D"])
@@ -148,13 +153,9 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
             "opt_G": opt_g.state_dict(), "opt_D": opt_d.state_dict(),
             "rng": rng, "fixed_z": fixed_z})
 
-    def save_samples(epoch: int) -> Path:
-        g.eval()
-        with torch.no_grad():
-            x = g(fixed_z.to(dev)).cpu().numpy()
-        g.train()
+    def save_epoch_samples(epoch: int) -> Path:
         path = out / "samples" / f"epoch_{epoch:03d}.png"
-        save_grid(to_uint8(x), path)
+        save_samples(g, fixed_z, path)
         return path
 
     perm, perm_epoch = None, -1
@@ -206,12 +207,12 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
             if done % settings.checkpoint_every == 0 or epoch_end or done == total:
                 save_checkpoint(done)
                 if epoch_end:
-                    save_samples(done // steps_per_epoch)
+                    save_epoch_samples(done // steps_per_epoch)
     finally:
         bar.close()
         logfile.close()
     if start < total:
-        final_samples = save_samples(-(-total // steps_per_epoch))
+        final_samples = save_epoch_samples(-(-total // steps_per_epoch))
     else:
         final_samples = None
     summary = {"out": str(out), "step": total, "resumed_from": start,
