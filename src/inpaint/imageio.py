@@ -1,0 +1,196 @@
+"""Read and check the images and masks a user gives to an inpainting command; write results atomically.
+
+Pixels stay uint8 from file to file, so known pixels come back byte-identical.
+In a mask file white (non-zero) marks a hole to fill; in an image alpha = 0 also marks a hole.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from inpaint.atomic import atomic_path
+from inpaint.errors import InpaintError, OutputError
+
+MAX_PIXELS = 40_000_000
+WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+JPEG_QUALITY = 95
+
+
+class ImageError(InpaintError):
+    """An input image or mask is missing, unreadable, of an unsupported kind or of the wrong size."""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """The pixels of one image and how to write them back."""
+
+    pixels: np.ndarray  # uint8 (H, W, C); C = 3 for RGB, 1 for grayscale
+    alpha: np.ndarray | None  # uint8 (H, W) when the file had alpha
+    mode: str  # "RGB" or "L"
+
+    def __post_init__(self) -> None:
+        channels = {"RGB": 3, "L": 1}.get(self.mode)
+        if channels is None:
+            raise ValueError(f"mode must be 'RGB' or 'L', got {self.mode!r}")
+        p = self.pixels
+        if p.dtype != np.uint8 or p.ndim != 3 or p.shape[2] != channels:
+            raise ValueError(f"pixels for mode {self.mode} must be uint8 (H, W, {channels}), "
+                             f"got {p.dtype} {p.shape}")
+        a = self.alpha
+        if a is not None and (a.dtype != np.uint8 or a.shape != self.size):
+            raise ValueError(f"alpha must be uint8 {self.size}, got {a.dtype} {a.shape}")
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(H, W)."""
+        return self.pixels.shape[0], self.pixels.shape[1]
+
+
+def read_image(path: str | Path) -> Picture:
+    """Read an image as uint8 RGB or grayscale pixels, with its alpha if it has any."""
+    return _read(Path(path), "image")
+
+
+def read_mask(path: str | Path, size: tuple[int, int], invert: bool = False) -> np.ndarray:
+    """Read a mask as bool (H, W), True = hole: gray >= 128; a fully transparent pixel counts as 0."""
+    path = Path(path)
+    picture = _read(path, "mask")
+    if picture.size != tuple(size):
+        raise ImageError(f"mask {path} is {_wxh(picture.size)} but the image is {_wxh(size)} "
+                         "(width x height); give a mask of the same size as the image")
+    if picture.mode == "L":
+        gray = picture.pixels[..., 0]
+    else:
+        gray = np.asarray(Image.fromarray(picture.pixels).convert("L"))
+    if picture.alpha is not None:
+        gray = np.where(picture.alpha == 0, 0, gray)
+    hole = gray >= 128
+    return ~hole if invert else hole
+
+
+def hole_from_alpha(picture: Picture) -> np.ndarray | None:
+    """The bool (H, W) hole where alpha == 0; None when the picture has no alpha."""
+    return None if picture.alpha is None else picture.alpha == 0
+
+
+def check_hole(hole: np.ndarray) -> None:
+    """Refuse a hole that leaves nothing to fill or nothing known to fill it from."""
+    if not hole.any():
+        raise ImageError("the mask marks no pixel to fill; white = hole, or pass --invert-mask")
+    if hole.all():
+        raise ImageError("the mask marks every pixel to fill, so nothing is known to fill it from; "
+                         "black = known, or pass --invert-mask")
+
+
+def write_image(path: str | Path, picture: Picture) -> None:
+    """Write `picture` atomically, by suffix: PNG with its alpha, or JPEG (quality 95) without."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        # Checked inside atomic_path so that a directory target gets its OutputError first.
+        fmt = WRITE_FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            raise ImageError(f"cannot write {path}: unsupported suffix {path.suffix!r}; "
+                             f"use one of {', '.join(WRITE_FORMATS)}")
+        array = picture.pixels
+        if picture.alpha is not None and fmt == "PNG":
+            array = np.concatenate([array, picture.alpha[..., None]], axis=2)
+        if array.shape[2] == 1:
+            array = array[..., 0]
+        options = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {}
+        try:
+            Image.fromarray(array).save(tmp, format=fmt, **options)
+        except OSError as e:
+            raise OutputError(f"cannot write {path} ({e}); check free space and permissions") from None
+
+
+def _read(path: Path, what: str) -> Picture:
+    """Open, check and fully decode `path`; every way it can fail becomes one ImageError line."""
+    if path.is_dir():
+        raise ImageError(f"{what} {path} is a directory; give an image file")
+    if not path.exists():
+        raise ImageError(f"{what} {path} not found; check the path")
+    with _strict_pillow():
+        try:
+            im = Image.open(path)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            found = re.search(r"\((\d+) pixels\)", str(e))
+            raise ImageError(_too_large(path, what, int(found[1]) if found else None)) from None
+        except UnidentifiedImageError:
+            raise ImageError(f"{what} {path} is not an image file Pillow can read; "
+                             "give a PNG or JPEG") from None
+        except (OSError, SyntaxError, ValueError, EOFError) as e:
+            raise ImageError(f"cannot read {what} {path} ({e}); "
+                             "check that it is a readable image file") from None
+        with im:
+            w, h = im.size
+            if w * h > MAX_PIXELS:
+                raise ImageError(_too_large(path, what, w * h, f"{w}x{h} = "))
+            depth = _deep_samples(im)
+            if depth:
+                raise ImageError(f"{what} {path} has {depth} samples; only 8 bits per channel "
+                                 "is supported: convert it to 8-bit")
+            try:
+                im.load()
+            except (OSError, SyntaxError, ValueError, EOFError) as e:
+                raise ImageError(f"{what} {path} is truncated or corrupt ({e}); "
+                                 "re-export or re-download it") from None
+            return _to_picture(im)
+
+
+@contextlib.contextmanager
+def _strict_pillow() -> Iterator[None]:
+    """Make truncated files and decompression bombs fail, whatever another library set globally."""
+    truncated = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated
+
+
+def _deep_samples(im: Image.Image) -> str | None:
+    """How an image's samples exceed 8 bits, or None when they do not."""
+    if im.mode.startswith("I;16"):
+        return "16-bit"
+    if im.mode == "I":
+        return "32-bit integer"
+    if im.mode == "F":
+        return "floating-point"
+    # Pillow opens 16-bit RGB(A) PNGs as 8-bit modes and would drop the low byte while decoding.
+    if im.format == "PNG" and any(";16" in str(tile[3]) for tile in im.tile):
+        return "16-bit"
+    return None
+
+
+def _to_picture(im: Image.Image) -> Picture:
+    """Convert a decoded image of any 8-bit mode to RGB or L pixels plus optional alpha."""
+    gray = im.mode in ("1", "L", "LA", "La")
+    has_alpha = (any(band in ("A", "a") for band in im.getbands()) or "transparency" in im.info
+                 or (im.mode == "P" and im.palette is not None and im.palette.mode.endswith("A")))
+    target = ("LA" if has_alpha else "L") if gray else ("RGBA" if has_alpha else "RGB")
+    array = np.asarray(im if im.mode == target else im.convert(target))
+    if gray:
+        array = array.reshape(*array.shape[:2], -1)  # (H, W) -> (H, W, 1) without alpha
+    if not has_alpha:
+        return Picture(np.array(array, dtype=np.uint8), None, "L" if gray else "RGB")
+    pixels, alpha = np.array(array[..., :-1], dtype=np.uint8), np.array(array[..., -1], dtype=np.uint8)
+    return Picture(pixels, alpha, "L" if gray else "RGB")
+
+
+def _too_large(path: Path, what: str, pixels: int | None, shape: str = "") -> str:
+    count = f"{shape}{pixels:,} pixels" if pixels else "too many pixels"
+    return (f"{what} {path} has {count}, more than the limit of {MAX_PIXELS:,}; "
+            "downscale or crop it first")
+
+
+def _wxh(size: tuple[int, int]) -> str:
+    return f"{size[1]}x{size[0]}"
