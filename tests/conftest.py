@@ -16,3 +16,22 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "README.md").is_file():
         pytest.skip(f"real data not found at {SHARED_DATA} (set INPAINT_SHARED_DATA to its path)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory) -> Path:
+    """A randomly initialised, narrow 64x64 model saved as a weights file: fast, not a face model."""
+    import torch
+
+    from inpaint.spec import CHECKPOINT_FORMAT, ModelSpec
+    from inpaint.train import checkpoint
+    from inpaint.train.models import build_models
+
+    torch.manual_seed(0)
+    spec = ModelSpec(resolution=64, ngf=8, ndf=8, fuse_units=32)
+    g, d = build_models(spec)
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    payload = {"format": CHECKPOINT_FORMAT, "kind": checkpoint.CHECKPOINT_KIND, "spec": spec,
+               "step": 0, "G": g.state_dict(), "D": d.state_dict()}
+    checkpoint.save(path, checkpoint.to_weights(payload, torch.float32))
+    return path

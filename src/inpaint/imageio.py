@@ -194,3 +194,14 @@ def _too_large(path: Path, what: str, pixels: int | None, shape: str = "") -> st
 
 def _wxh(size: tuple[int, int]) -> str:
     return f"{size[1]}x{size[0]}"
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Refuse an output path before any work is done: a directory, or a suffix we cannot write."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"output path {path} is a directory; give a file name such as {path / 'filled.png'}")
+    if path.suffix.lower() not in WRITE_FORMATS:
+        raise ImageError(f"cannot write {path}: unsupported suffix {path.suffix!r}; "
+                         f"use one of {', '.join(WRITE_FORMATS)}")
+    return path

@@ -2,6 +2,5 @@
 from inpaint.cli.common import not_implemented
 
 export = not_implemented("inpaint-export")
-runtime = not_implemented("inpaint-rt")
 bench = not_implemented("inpaint-bench")
 evaluate = not_implemented("inpaint-eval")

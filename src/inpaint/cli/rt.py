@@ -1,0 +1,147 @@
+"""inpaint-rt: the completion runtime's commands."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from inpaint.cli.common import user_errors
+from inpaint.errors import InpaintError, OutputError
+
+SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+BATCH = 16   # images completed together in the batch form
+
+
+@click.group(name="inpaint-rt", context_settings=SETTINGS)
+def main():
+    """Semantic inpainting with a DCGAN prior: fill the holes of an image."""
+
+
+@main.command(context_settings=SETTINGS)
+@click.argument("image", required=False, type=click.Path(path_type=Path))
+@click.argument("mask", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out", required=True, type=click.Path(path_type=Path),
+              help="Output file (.png or .jpg), or a directory with --batch.")
+@click.option("--batch", "batch_dir", type=click.Path(path_type=Path),
+              help="Complete every image in this directory (masks from --masks, else from alpha).")
+@click.option("--masks", "masks_dir", type=click.Path(path_type=Path),
+              help="With --batch: directory of masks with the same file names (any image suffix).")
+@click.option("--invert-mask", is_flag=True, help="The mask's black pixels are the hole instead of its white.")
+@click.option("--weights", type=click.Path(path_type=Path), help="Model weights [default: the shipped celeba64].")
+@click.option("--iterations", type=click.IntRange(min=1), default=None, help="Adam steps on z at most [default: 1000].")
+@click.option("--restarts", type=click.IntRange(min=1), default=None, help="Random starts per image [default: 4].")
+@click.option("--seed", type=int, default=0)
+@click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@click.option("--report", type=click.Path(path_type=Path), help="Write losses and timings as JSON here.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@user_errors
+def complete(image, mask, out, batch_dir, masks_dir, invert_mask, weights, iterations, restarts,
+             seed, device, report, quiet):
+    """Fill the hole of IMAGE marked by MASK (white = hole; soft masks are thresholded at 50%).
+
+    Without MASK, the transparent pixels (alpha = 0) of an RGBA IMAGE are the hole. Any size:
+    the completion runs at the model's resolution and is blended into the hole at full
+    resolution; known pixels come back unchanged.
+
+    \b
+    Examples:
+      inpaint-rt complete face.png mask.png -o filled.png
+      inpaint-rt complete cutout.png -o filled.png          # RGBA: alpha 0 = hole
+      inpaint-rt complete --batch faces/ --masks masks/ -o filled/
+    """
+    from inpaint.spec import InpaintSettings
+
+    t_start = time.perf_counter()
+    if batch_dir is None and image is None:
+        raise click.UsageError("give IMAGE [MASK], or --batch DIR")
+    if batch_dir is not None and (image is not None or mask is not None):
+        raise click.UsageError("give either IMAGE [MASK] or --batch DIR, not both")
+    jobs = _batch_jobs(batch_dir, masks_dir, out) if batch_dir else [(image, mask, _single_out(out))]
+    inputs = [_load(img, msk, invert_mask) for img, msk, _ in jobs]   # all checked before any work
+
+    from inpaint.runtime.complete import Inpainter
+    defaults = InpaintSettings()
+    settings = InpaintSettings(iterations=iterations or defaults.iterations,
+                               restarts=restarts or defaults.restarts, seed=seed)
+    inpainter = _inpainter(weights, device, settings)
+    t_loaded = time.perf_counter()
+
+    from tqdm import tqdm
+    from inpaint.imageio import write_image
+    records = []
+    show = not quiet and sys.stderr.isatty()
+    for start in range(0, len(jobs), BATCH):
+        chunk = list(range(start, min(start + BATCH, len(jobs))))
+        with tqdm(total=settings.iterations, desc=f"images {start + 1}-{chunk[-1] + 1} of {len(jobs)}",
+                  unit="it", disable=not show, leave=False) as bar:
+            def step(it, loss):
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+            done = inpainter.complete_many([inputs[i][0] for i in chunk], [inputs[i][1] for i in chunk], step)
+        for i, c in zip(chunk, done):
+            write_image(jobs[i][2], c.picture)
+            records.append({"image": str(jobs[i][0]), "out": str(jobs[i][2]), **c.report})
+    summary = {"settings": settings.__dict__, "engine": inpainter.engine.name, "device": device,
+               "images": records, "load_seconds": round(t_loaded - t_start, 4),
+               "total_seconds": round(time.perf_counter() - t_start, 4)}
+    if report:
+        from inpaint.atomic import write_atomic
+        write_atomic(report, lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
+    for r in records:
+        click.echo(f"{r['out']}  ({r['iterations']} iterations, loss {r['loss']:.4g})", err=True)
+
+
+def _single_out(out: Path) -> Path:
+    from inpaint.imageio import check_output_path
+    return check_output_path(out)
+
+
+def _batch_jobs(batch_dir: Path, masks_dir: Path | None, out: Path) -> list:
+    if not batch_dir.is_dir():
+        raise InpaintError(f"--batch {batch_dir} is not a directory")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"-o {out} is a file; with --batch give an output directory")
+    images = sorted(p for p in batch_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not images:
+        raise InpaintError(f"no .png or .jpg images in {batch_dir}")
+    jobs = []
+    for img in images:
+        mask = None
+        if masks_dir is not None:
+            found = [masks_dir / (img.stem + s) for s in IMAGE_SUFFIXES if (masks_dir / (img.stem + s)).is_file()]
+            if not found:
+                raise InpaintError(f"no mask for {img.name} in {masks_dir} (looked for {img.stem}.png/.jpg)")
+            mask = found[0]
+        jobs.append((img, mask, out / img.name))
+    return jobs
+
+
+def _load(image: Path, mask: Path | None, invert: bool):
+    from inpaint.imageio import ImageError, check_hole, hole_from_alpha, read_image, read_mask
+    picture = read_image(image)
+    if mask is not None:
+        hole = read_mask(mask, picture.size, invert)
+    else:
+        hole = hole_from_alpha(picture)
+        if hole is None:
+            raise ImageError(f"no MASK given and {image} has no alpha channel; give a mask file "
+                             "(white = hole) or an RGBA image whose transparent pixels are the hole")
+        if invert:
+            hole = ~hole
+    check_hole(hole)
+    return picture, hole
+
+
+def _inpainter(weights, device, settings):
+    from inpaint.runtime.complete import Inpainter
+    try:
+        import torch
+    except ImportError:
+        raise InpaintError("this version completes with PyTorch: pip install 'inpaint[train]'") from None
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InpaintError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu")
+    return Inpainter.from_weights(weights, device, settings)

@@ -1,0 +1,102 @@
+"""complete(): an image of any size and its hole in, the filled image out (known pixels untouched)."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from inpaint.imageio import Picture
+from inpaint.runtime.engines import Engine
+from inpaint.runtime.ops import CpuOps
+from inpaint.runtime.optimise import Search, optimise
+from inpaint.runtime.problem import make_problem
+from inpaint.spec import InpaintSettings
+
+
+@dataclass
+class Completion:
+    picture: Picture                 # the filled image, same size and mode as the input
+    raw: np.ndarray                  # uint8 (R, R, 3) the generator's image before blending
+    report: dict = field(default_factory=dict)
+
+
+def to_model_resolution(rgb: np.ndarray, hole: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (H, W, 3) and bool hole (H, W) -> y float32 (3, r, r) in [-1, 1], known float32 (r, r).
+
+    A low-resolution pixel is known when at least half of its footprint is known; its value is the
+    average of the known pixels only, so whatever the hole held in the file never leaks in.
+    """
+    known = (~hole).astype(np.float32)
+    if rgb.shape[:2] == (r, r):
+        return rgb.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1, known
+
+    def down(a: np.ndarray) -> np.ndarray:   # area-average one float channel to (r, r)
+        return np.asarray(Image.fromarray(a).resize((r, r), Image.BOX), np.float32)
+
+    k = down(known)
+    sums = np.stack([down(rgb[..., c].astype(np.float32) * known) for c in range(3)])
+    y = np.where(k > 0, sums / np.maximum(k, 1e-6), 0.0) / 127.5 - 1
+    return y.astype(np.float32), (k >= 0.5).astype(np.float32)
+
+
+def _upsample(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """float (r, r, 3) in [0, 255] -> float (H, W, 3), bicubic."""
+    h, w = size
+    return np.stack([np.asarray(Image.fromarray(rgb[..., c].astype(np.float32)).resize((w, h), Image.BICUBIC))
+                     for c in range(3)], axis=-1)
+
+
+class Inpainter:
+    """Fills holes with a trained generator: Inpainter(engine).complete(picture, hole)."""
+
+    def __init__(self, engine: Engine, ops=None, settings: InpaintSettings = InpaintSettings()):
+        self.engine, self.ops, self.settings = engine, ops or CpuOps(), settings
+
+    @classmethod
+    def from_weights(cls, path=None, device: str = "cpu", settings: InpaintSettings = InpaintSettings()):
+        """An Inpainter on the eager PyTorch engine, from a weights file (default: the shipped model)."""
+        from inpaint.runtime.engines.torch import TorchEngine
+        from inpaint.weights import shipped_path
+        return cls(TorchEngine.from_weights(path or shipped_path(), device), settings=settings)
+
+    def complete(self, picture: Picture, hole: np.ndarray, on_step: Callable | None = None) -> Completion:
+        return self.complete_many([picture], [hole], on_step)[0]
+
+    def complete_many(self, pictures: list[Picture], holes: list[np.ndarray],
+                      on_step: Callable | None = None) -> list[Completion]:
+        """Complete several images in one batch (each with `restarts` rows)."""
+        t0 = time.perf_counter()
+        spec, s = self.engine.spec, self.settings
+        rgbs = [p.pixels if p.mode == "RGB" else np.repeat(p.pixels, 3, axis=2) for p in pictures]
+        lows = [to_model_resolution(rgb, h, spec.resolution) for rgb, h in zip(rgbs, holes)]
+        problem = make_problem(np.stack([y for y, _ in lows]), np.stack([k for _, k in lows]),
+                               spec.patch, s.window)
+        search = optimise(self.engine, self.ops, problem.repeat(s.restarts), s, on_step=on_step)
+        best = search.best_of(s.restarts)
+        t1 = time.perf_counter()
+        out = [self._paste(p, rgb, h, y, k, x, best, i, t1 - t0)
+               for i, (p, rgb, h, (y, k), x) in enumerate(zip(pictures, rgbs, holes, lows, best.x))]
+        return out
+
+    def _paste(self, picture, rgb, hole, y, known, x, best: Search, i: int, search_seconds: float):
+        """Blend the completion at the model resolution, then into the hole at full resolution."""
+        t0 = time.perf_counter()
+        raw = (x.transpose(1, 2, 0) + 1) * 127.5                        # (r, r, 3) in [0, 255]
+        low = self.ops.blend(raw, (y.transpose(1, 2, 0) + 1) * 127.5, known > 0.5)
+        full = rgb.astype(np.float64)
+        if rgb.shape[:2] != low.shape[:2]:
+            low = self.ops.blend(_upsample(low, rgb.shape[:2]), full, ~hole)
+        filled = np.clip(np.rint(low), 0, 255).astype(np.uint8)
+        if picture.mode == "L":   # ITU-R 601 luma, as Pillow converts
+            filled = np.asarray(Image.fromarray(filled).convert("L"))[..., None]
+        pixels = np.where(hole[..., None], filled, picture.pixels)
+        alpha = None if picture.alpha is None else np.where(hole, np.uint8(255), picture.alpha)
+        report = {"loss": float(best.loss[i]), "contextual": float(best.contextual[i]),
+                  "prior": float(best.prior[i]), "consistency": float(best.consistency[i]),
+                  "iterations": best.iterations, "search_seconds": round(search_seconds, 4),
+                  "blend_seconds": round(time.perf_counter() - t0, 4)}
+        raw_u8 = np.clip(np.rint(raw), 0, 255).astype(np.uint8)
+        return Completion(Picture(pixels, alpha, picture.mode), raw_u8, report)

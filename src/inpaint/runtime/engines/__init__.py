@@ -1,0 +1,33 @@
+"""Engines run the networks: the generator, its vector-Jacobian product and the critic.
+
+Every engine takes and returns numpy arrays on the host for now; the optimisation loop in
+runtime/optimise.py is written once against this interface.
+"""
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from inpaint.spec import ModelSpec
+
+
+class Engine(Protocol):
+    name: str
+    spec: ModelSpec
+
+    def generator(self, z: np.ndarray) -> np.ndarray:
+        """z (B, z_dim) -> x (B, 3, R, R); remembers what generator_vjp needs."""
+
+    def generator_vjp(self, g_x: np.ndarray) -> np.ndarray:
+        """g_x (B, 3, R, R) -> g_z (B, z_dim) through the last generator() call."""
+
+    def target_features(self, masked_y: np.ndarray, box: np.ndarray) -> Any:
+        """Discriminator features of M*y (and of its patch at box), for the consistency loss."""
+
+    def critic(self, x: np.ndarray, known: np.ndarray, box: np.ndarray, target: Any,
+               prior: str, prior_weight: float, consistency_weight: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-sample prior loss log(1 - D(x)) (B,), consistency loss (B,) and the gradient of
+        prior_weight * prior + consistency_weight * consistency with respect to x (B, 3, R, R).
+        prior: "joint" scores x with the fused D + PD; "global" with D's own head alone."""

@@ -1,0 +1,70 @@
+"""Eager PyTorch engine: autograd through G and D. The reference the exported graphs must match."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inpaint.spec import ModelSpec
+
+
+class TorchEngine:
+    name = "torch"
+
+    def __init__(self, spec: ModelSpec, generator, discriminator, device: str = "cpu"):
+        import torch
+        self._torch = torch
+        self.spec = spec
+        self.device = torch.device(device)
+        self.g = generator.to(self.device).eval().requires_grad_(False)
+        self.d = discriminator.to(self.device).eval().requires_grad_(False)
+        self._z = self._x = None
+
+    @classmethod
+    def from_weights(cls, path: str | Path, device: str = "cpu") -> "TorchEngine":
+        from inpaint.train.checkpoint import load_models
+        spec, g, d = load_models(path)
+        return cls(spec, g, d, device)
+
+    def _t(self, a: np.ndarray):
+        return self._torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+
+    def generator(self, z: np.ndarray) -> np.ndarray:
+        self._z = self._t(z).requires_grad_(True)
+        with self._torch.enable_grad():
+            self._x = self.g(self._z)
+        return self._x.detach().cpu().numpy()
+
+    def generator_vjp(self, g_x: np.ndarray) -> np.ndarray:
+        (g_z,) = self._torch.autograd.grad(self._x, self._z, self._t(g_x))
+        return g_z.cpu().numpy()
+
+    def _features(self, image, box):
+        from inpaint.train.models import crop_patches
+        patch = crop_patches(image, box[:, 0], box[:, 1], self.spec.patch)
+        return self.d(image, patch)
+
+    def target_features(self, masked_y: np.ndarray, box: np.ndarray):
+        with self._torch.no_grad():
+            s = self._features(self._t(masked_y), self._t(box))
+        return s.global_features, s.patch_features
+
+    def critic(self, x, known, box, target, prior, prior_weight, consistency_weight):
+        F = self._torch.nn.functional
+        xt, m, bt = self._t(x).requires_grad_(True), self._t(known), self._t(box)
+        with self._torch.enable_grad():
+            if prior == "global":
+                logit = self.d.global_branch(xt)[1][:, 0]
+            else:
+                logit = self._features(xt, bt).joint[:, 0]
+            prior_loss = -F.softplus(logit)     # log(1 - sigmoid(l)), stable for any l
+            if consistency_weight:
+                s = self._features(xt * m, bt)
+                consistency = ((s.global_features - target[0]) ** 2).flatten(1).mean(1) + \
+                              ((s.patch_features - target[1]) ** 2).flatten(1).mean(1)
+            else:
+                consistency = self._torch.zeros_like(prior_loss)
+            total = (prior_weight * prior_loss + consistency_weight * consistency).sum()
+            (g_x,) = self._torch.autograd.grad(total, xt)
+        return (prior_loss.detach().cpu().numpy(), consistency.detach().cpu().numpy(),
+                g_x.cpu().numpy())

@@ -1,0 +1,79 @@
+"""The latent-vector search, written once against an Engine and Ops."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from inpaint.runtime.engines import Engine
+from inpaint.runtime.ops import AdamState
+from inpaint.runtime.problem import Problem
+from inpaint.spec import InpaintSettings
+
+
+@dataclass
+class Search:
+    """Outcome for every row of the batch (images x restarts): the best iterate each one reached."""
+
+    z: np.ndarray            # (B, z_dim) the best z seen per row
+    x: np.ndarray            # (B, 3, R, R) G(z) for it
+    loss: np.ndarray         # (B,) total loss at that z
+    contextual: np.ndarray   # (B,)
+    prior: np.ndarray        # (B,) log(1 - D(G(z)))
+    consistency: np.ndarray  # (B,)
+    iterations: int
+    seconds: float
+    history: list[float] = field(default_factory=list)  # mean total loss per iteration
+
+    def best_of(self, restarts: int) -> "Search":
+        """Keep, for each image, the restart with the lowest loss (rows are image-major)."""
+        pick = self.loss.reshape(-1, restarts).argmin(1) + np.arange(len(self.loss) // restarts) * restarts
+        return Search(self.z[pick], self.x[pick], self.loss[pick], self.contextual[pick],
+                      self.prior[pick], self.consistency[pick], self.iterations, self.seconds,
+                      self.history)
+
+
+def initial_z(batch: int, z_dim: int, seed: int) -> np.ndarray:
+    """z ~ U[-1, 1]^z_dim, seeded."""
+    return np.random.default_rng(seed).uniform(-1, 1, (batch, z_dim)).astype(np.float32)
+
+
+def optimise(engine: Engine, ops, problem: Problem, settings: InpaintSettings,
+             z: np.ndarray | None = None, on_step: Callable[[int, float], None] | None = None) -> Search:
+    """Minimise contextual + lambda * prior + mu * consistency over z with Adam, clipping z to [-1, 1].
+
+    Every row of `problem` is solved independently (the losses are per-sample sums), so images and
+    restarts share one batch. Stops early once the mean loss improves by less than rel_tol over
+    `patience` steps.
+    """
+    t0 = time.perf_counter()
+    lam, mu = settings.prior_weight, settings.consistency_weight
+    z = initial_z(problem.batch, engine.spec.z_dim, settings.seed) if z is None else z.astype(np.float32).copy()
+    target = engine.target_features(problem.y * problem.known, problem.box) if mu else None
+    adam = AdamState.zeros_like(z)
+    best = None
+    history: list[float] = []
+    it = 0
+    for it in range(1, settings.iterations + 1):
+        x = engine.generator(z)
+        lc, g_c = ops.contextual(x, problem.y, problem.weights, settings.norm)
+        lp, lf, g_d = engine.critic(x, problem.known, problem.box, target, settings.prior, lam, mu)
+        loss = lc + lam * lp + mu * lf
+        if best is None:
+            best = Search(*(a.copy() for a in (z, x, loss, lc, lp, lf)), 0, 0.0)
+        else:
+            better = loss < best.loss
+            for name, new in (("z", z), ("x", x), ("loss", loss), ("contextual", lc), ("prior", lp),
+                              ("consistency", lf)):
+                getattr(best, name)[better] = new[better]
+        history.append(float(loss.mean()))
+        if on_step is not None:
+            on_step(it, history[-1])
+        if it > settings.patience and \
+                history[-1 - settings.patience] - history[-1] < settings.rel_tol * abs(history[-1 - settings.patience]):
+            break
+        ops.adam(z, engine.generator_vjp(g_c + g_d), adam, settings.lr, settings.beta1, settings.beta2)
+    best.iterations, best.seconds, best.history = it, time.perf_counter() - t0, history
+    return best

@@ -1,0 +1,194 @@
+"""inpaint-rt complete: the input kinds it accepts, and a clear refusal for each bad input."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from inpaint.cli.rt import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+FAST = ["--iterations", "3", "--restarts", "2", "--quiet"]
+
+
+def run(weights, *args):
+    return CliRunner().invoke(main, ["complete", *map(str, args), "--weights", str(weights), *FAST])
+
+
+def face(size=(64, 64)) -> np.ndarray:
+    return np.asarray(Image.open(EXAMPLES / "astronaut.png").convert("RGB").resize(size, Image.LANCZOS))
+
+
+def save(path, array, **kw):
+    Image.fromarray(array).save(path, **kw)
+    return path
+
+
+def center_hole(h, w):
+    m = np.zeros((h, w), np.uint8)
+    m[h // 4:3 * h // 4, w // 4:3 * w // 4] = 255
+    return m
+
+
+def assert_known_unchanged(out, original, hole):
+    filled = np.asarray(Image.open(out))
+    assert filled.shape == original.shape
+    assert np.array_equal(filled[~hole], original[~hole])
+    assert not np.array_equal(filled[hole], original[hole])    # the hole was filled with something
+
+
+def test_64x64_face(tiny_weights, tmp_path):
+    img = face()
+    result = run(tiny_weights, save(tmp_path / "f.png", img), save(tmp_path / "m.png", center_hole(64, 64)),
+                 "-o", tmp_path / "out.png", "--report", tmp_path / "r.json")
+    assert result.exit_code == 0, result.output
+    assert_known_unchanged(tmp_path / "out.png", img, center_hole(64, 64) > 0)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["images"][0]["iterations"] == 3 and report["settings"]["restarts"] == 2
+
+
+def test_178x218_face_with_a_free_form_stroke(tiny_weights, tmp_path):
+    img = face((178, 218))
+    stroke = Image.new("L", (178, 218), 0)
+    from PIL import ImageDraw
+    ImageDraw.Draw(stroke).line([(20, 30), (90, 120), (150, 60), (160, 200)], fill=255, width=9)
+    stroke = np.asarray(stroke)
+    result = run(tiny_weights, save(tmp_path / "f.png", img), save(tmp_path / "m.png", stroke),
+                 "-o", tmp_path / "out.png")
+    assert result.exit_code == 0, result.output
+    assert_known_unchanged(tmp_path / "out.png", img, stroke > 0)
+
+
+def test_rgba_with_transparent_holes_and_no_mask(tiny_weights, tmp_path):
+    img = face()
+    alpha = np.full((64, 64), 255, np.uint8)
+    alpha[10:30, 20:50] = 0
+    rgba = np.dstack([img, alpha])
+    result = run(tiny_weights, save(tmp_path / "f.png", rgba), "-o", tmp_path / "out.png")
+    assert result.exit_code == 0, result.output
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    hole = alpha == 0
+    assert out.shape == (64, 64, 4) and np.array_equal(out[~hole], rgba[~hole])
+    assert np.all(out[hole, 3] == 255)                             # the filled pixels are opaque
+
+
+def test_grayscale_image(tiny_weights, tmp_path):
+    img = np.asarray(Image.fromarray(face((96, 96))).convert("L"))
+    result = run(tiny_weights, save(tmp_path / "f.png", img), save(tmp_path / "m.png", center_hole(96, 96)),
+                 "-o", tmp_path / "out.png")
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "out.png").mode == "L"
+    assert_known_unchanged(tmp_path / "out.png", img, center_hole(96, 96) > 0)
+
+
+def test_jpeg_with_a_soft_mask(tiny_weights, tmp_path):
+    save(tmp_path / "f.jpg", face(), quality=90)
+    img = np.asarray(Image.open(tmp_path / "f.jpg"))
+    soft = np.tile(np.linspace(0, 255, 64).astype(np.uint8), (64, 1))   # left dark, right bright
+    result = run(tiny_weights, tmp_path / "f.jpg", save(tmp_path / "m.png", soft), "-o", tmp_path / "out.png")
+    assert result.exit_code == 0, result.output
+    assert_known_unchanged(tmp_path / "out.png", img, soft >= 128)
+
+
+def test_batch_form(tiny_weights, tmp_path):
+    (tmp_path / "in").mkdir(), (tmp_path / "masks").mkdir()
+    for name in ("a", "b", "c"):
+        save(tmp_path / "in" / f"{name}.png", face())
+        save(tmp_path / "masks" / f"{name}.png", center_hole(64, 64))
+    result = run(tiny_weights, "--batch", tmp_path / "in", "--masks", tmp_path / "masks", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    for name in ("a", "b", "c"):
+        assert_known_unchanged(tmp_path / "out" / f"{name}.png", face(), center_hole(64, 64) > 0)
+
+
+# ---- bad input: one line on stderr, exit code 2, no traceback, no output file ----
+
+def _refused(result, out: Path, *words):
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    assert not (out.exists() and out.is_file())
+    assert not list(out.parent.glob(".tmp-*"))
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+@pytest.fixture
+def good(tmp_path):
+    return save(tmp_path / "good.png", face()), save(tmp_path / "mask.png", center_hole(64, 64))
+
+
+def test_missing_image(tiny_weights, tmp_path, good):
+    out = tmp_path / "out.png"
+    _refused(run(tiny_weights, tmp_path / "nope.png", good[1], "-o", out), out, "not found")
+
+
+def test_missing_mask(tiny_weights, tmp_path, good):
+    out = tmp_path / "out.png"
+    _refused(run(tiny_weights, good[0], tmp_path / "nope.png", "-o", out), out, "not found")
+
+
+def test_unreadable_file(tiny_weights, tmp_path, good):
+    (tmp_path / "dir.png").mkdir()
+    out = tmp_path / "out.png"
+    _refused(run(tiny_weights, tmp_path / "dir.png", good[1], "-o", out), out, "directory")
+
+
+def test_truncated_png(tiny_weights, tmp_path, good):
+    data = good[0].read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out.png"
+    _refused(run(tiny_weights, tmp_path / "cut.png", good[1], "-o", out), out, "truncated")
+
+
+def test_not_an_image(tiny_weights, tmp_path, good):
+    (tmp_path / "notes.png").write_text("hello")
+    out = tmp_path / "out.png"
+    _refused(run(tiny_weights, tmp_path / "notes.png", good[1], "-o", out), out, "not an image")
+
+
+def test_mask_of_another_size(tiny_weights, tmp_path, good):
+    out = tmp_path / "out.png"
+    small = save(tmp_path / "small.png", center_hole(32, 32))
+    _refused(run(tiny_weights, good[0], small, "-o", out), out, "32x32", "64x64")
+
+
+def test_mask_with_nothing_to_fill(tiny_weights, tmp_path, good):
+    out = tmp_path / "out.png"
+    empty = save(tmp_path / "empty.png", np.zeros((64, 64), np.uint8))
+    _refused(run(tiny_weights, good[0], empty, "-o", out), out, "no pixel to fill")
+
+
+def test_mask_with_nothing_known(tiny_weights, tmp_path, good):
+    out = tmp_path / "out.png"
+    full = save(tmp_path / "full.png", np.full((64, 64), 255, np.uint8))
+    _refused(run(tiny_weights, good[0], full, "-o", out), out, "nothing is known")
+
+
+def test_16_bit_image(tiny_weights, tmp_path, good):
+    out = tmp_path / "out.png"
+    deep = tmp_path / "deep.png"
+    Image.fromarray(np.full((64, 64), 40000, np.uint16)).save(deep)
+    _refused(run(tiny_weights, deep, good[1], "-o", out), out, "16-bit")
+
+
+def test_decompression_bomb(tiny_weights, tmp_path, good, monkeypatch):
+    import inpaint.imageio
+    monkeypatch.setattr(inpaint.imageio, "MAX_PIXELS", 1000)
+    out = tmp_path / "out.png"
+    _refused(run(tiny_weights, good[0], good[1], "-o", out), out, "limit")
+
+
+def test_output_path_is_a_directory(tiny_weights, tmp_path, good):
+    (tmp_path / "outdir").mkdir()
+    result = run(tiny_weights, good[0], good[1], "-o", tmp_path / "outdir")
+    _refused(result, tmp_path / "outdir" / "x.png", "directory")
+    assert list((tmp_path / "outdir").iterdir()) == []
+
+
+def test_no_mask_and_no_alpha(tiny_weights, tmp_path, good):
+    out = tmp_path / "out.png"
+    _refused(run(tiny_weights, good[0], "-o", out), out, "no MASK")
