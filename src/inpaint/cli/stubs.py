@@ -3,4 +3,3 @@ from inpaint.cli.common import not_implemented
 
 export = not_implemented("inpaint-export")
 bench = not_implemented("inpaint-bench")
-evaluate = not_implemented("inpaint-eval")

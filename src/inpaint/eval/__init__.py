@@ -1,0 +1,1 @@
+"""Evaluation: quality metrics (PSNR, SSIM), classical inpainting baselines and the harness."""

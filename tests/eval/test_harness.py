@@ -1,0 +1,70 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from inpaint.cli.eval import main
+from inpaint.eval.harness import EvalSettings, evaluate, markdown_table, mask_for
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def small_split(tmp_path_factory):
+    """Eight 64x64 variants of the example face (shifts and flips)."""
+    d = tmp_path_factory.mktemp("split")
+    face = np.asarray(Image.open(EXAMPLES / "astronaut.png").convert("RGB"))
+    for i in range(8):
+        crop = face[i * 4:i * 4 + 96, i * 3:i * 3 + 96]
+        crop = crop[:, ::-1] if i % 2 else crop
+        Image.fromarray(np.ascontiguousarray(crop)).resize((64, 64), Image.LANCZOS).save(d / f"{i:03d}.png")
+    return d
+
+
+def _settings(split, weights, **kw):
+    base = dict(data=str(split), n=4, masks=("center", "pattern"), methods=("ours", "se", "telea", "mean"),
+                iterations=3, restarts=1, batch=3, weights=str(weights))
+    return EvalSettings(**{**base, **kw})
+
+
+def test_table_has_every_pair_and_is_deterministic(small_split, tiny_weights, tmp_path):
+    a = evaluate(_settings(small_split, tiny_weights), progress=False, grid_dir=tmp_path)
+    b = evaluate(_settings(small_split, tiny_weights), progress=False)
+    assert set(a["table"]) == {"center", "pattern"}
+    for kind in a["table"]:
+        assert set(a["table"][kind]) == {"ours", "se", "telea", "mean"}
+        for method, r in a["table"][kind].items():
+            assert r["psnr"] == b["table"][kind][method]["psnr"]
+            assert 5 < r["psnr"]["mean"] < 60 and 0 < r["ssim"]["mean"] <= 1
+            assert r["psnr_hole"]["mean"] < r["psnr"]["mean"]      # errors live in the hole
+    # telea on smooth faces beats a flat mean colour
+    assert a["table"]["center"]["telea"]["psnr"]["mean"] > a["table"]["center"]["mean"]["psnr"]["mean"]
+    grid = Image.open(tmp_path / "comparison_center.png")
+    assert grid.width == 2 * (6 * 66 + 2)                          # input, 4 methods, truth
+    assert "| center | telea |" in markdown_table(a)
+
+
+def test_every_method_sees_the_same_mask_per_image():
+    assert np.array_equal(mask_for("pattern", 64, 0, 5), mask_for("pattern", 64, 0, 5))
+    assert not np.array_equal(mask_for("pattern", 64, 0, 5), mask_for("pattern", 64, 0, 6))
+
+
+def test_cli_writes_json_and_prints_the_table(small_split, tiny_weights, tmp_path):
+    result = CliRunner().invoke(main, ["--data", str(small_split), "-n", "3", "--masks", "center",
+                                       "--methods", "ours,telea", "--iterations", "2", "--restarts", "1",
+                                       "--weights", str(tiny_weights), "--json", str(tmp_path / "r.json"),
+                                       "--quiet"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert len(data["images"]) == 3 and "ours" in data["table"]["center"]
+    assert "| center | ours |" in result.stdout
+
+
+def test_cli_refuses_unknown_method_and_too_many_images(small_split, tmp_path):
+    r = CliRunner().invoke(main, ["--data", str(small_split), "--methods", "ours,magic"])
+    assert r.exit_code == 2 and "magic" in r.output
+    r = CliRunner().invoke(main, ["--data", str(small_split), "-n", "100", "--methods", "telea", "--quiet"])
+    assert r.exit_code == 2 and r.stderr.strip().startswith("error:") and "holds 8" in r.stderr
