@@ -35,3 +35,19 @@ def tiny_weights(tmp_path_factory) -> Path:
                "step": 0, "G": g.state_dict(), "D": d.state_dict()}
     checkpoint.save(path, checkpoint.to_weights(payload, torch.float32))
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked gpu run only where torch sees a CUDA device."""
+    gpu_items = [item for item in items if "gpu" in item.keywords]
+    if not gpu_items:
+        return
+    try:
+        import torch
+        has_cuda = torch.cuda.is_available()
+    except ImportError:
+        has_cuda = False
+    if not has_cuda:
+        skip = pytest.mark.skip(reason="needs a CUDA GPU (run scripts/gpu_check.sh on a GPU machine)")
+        for item in gpu_items:
+            item.add_marker(skip)
