@@ -20,16 +20,25 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory) -> Path:
-    """A randomly initialised, narrow 64x64 model saved as a weights file: fast, not a face model."""
+    """A randomly initialised, narrow 64x64 model saved as a weights file: fast, not a face model.
+
+    PyTorch's default initialisation and random batch-norm statistics keep activations and
+    gradients of order one, so numerical comparisons are not lost in rounding of tiny values.
+    """
     import torch
 
     from inpaint.spec import CHECKPOINT_FORMAT, ModelSpec
     from inpaint.train import checkpoint
-    from inpaint.train.models import build_models
+    from inpaint.train.models import Generator, JointDiscriminator
 
     torch.manual_seed(0)
     spec = ModelSpec(resolution=64, ngf=8, ndf=8, fuse_units=32)
-    g, d = build_models(spec)
+    g, d = Generator(spec), JointDiscriminator(spec)
+    for bn in [m for m in (*g.modules(), *d.modules()) if isinstance(m, torch.nn.BatchNorm2d)]:
+        bn.running_mean.uniform_(-0.2, 0.2)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.uniform_(-0.2, 0.2)
     path = tmp_path_factory.mktemp("weights") / "tiny.pt"
     payload = {"format": CHECKPOINT_FORMAT, "kind": checkpoint.CHECKPOINT_KIND, "spec": spec,
                "step": 0, "G": g.state_dict(), "D": d.state_dict()}

@@ -1,0 +1,76 @@
+"""Export the graph modules to ONNX with a dynamic batch axis."""
+from __future__ import annotations
+
+import inspect
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from inpaint.export.graphs import CriticGraph, FeaturesGraph, GeneratorGraph, GeneratorVJPGraph
+from inpaint.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class GraphDef:
+    build: Callable                 # (G, D) -> nn.Module
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    batch_inputs: tuple[str, ...]   # inputs whose axis 0 is the batch
+
+
+def graph_defs(spec: ModelSpec, n_saved: int) -> dict[str, GraphDef]:
+    saved = tuple(f"saved{i}" for i in range(n_saved))
+    critic_in = ("x", "known", "box", "target_global", "target_patch", "weights")
+    critic_out = ("prior", "consistency", "g_x")
+    batch = critic_in[:-1]
+    return {
+        "generator": GraphDef(lambda g, d: GeneratorGraph(g), ("z",), ("x", *saved), ("z",)),
+        "generator_vjp": GraphDef(lambda g, d: GeneratorVJPGraph(g), (*saved, "x", "g_x"), ("g_z",),
+                                  (*saved, "x", "g_x")),
+        "critic_joint": GraphDef(lambda g, d: CriticGraph(d, "joint", False), critic_in, critic_out, batch),
+        "critic_joint_consistency": GraphDef(lambda g, d: CriticGraph(d, "joint", True), critic_in,
+                                             critic_out, batch),
+        "critic_global": GraphDef(lambda g, d: CriticGraph(d, "global", False), critic_in, critic_out, batch),
+        "features": GraphDef(lambda g, d: FeaturesGraph(d), ("masked_y", "box"),
+                             ("target_global", "target_patch"), ("masked_y", "box")),
+    }
+
+
+def example_inputs(name: str, spec: ModelSpec, g, d, batch: int = 2) -> tuple[torch.Tensor, ...]:
+    """Valid inputs of each graph, made by running the earlier graphs."""
+    torch.manual_seed(0)
+    z = torch.rand(batch, spec.z_dim) * 2 - 1
+    x, *saved = GeneratorGraph(g)(z)
+    known = (torch.rand(batch, 1, spec.resolution, spec.resolution) > 0.3).float()
+    box = torch.zeros(batch, 2, dtype=torch.int64)
+    targets = FeaturesGraph(d)(x * known, box)
+    if name == "generator":
+        return (z,)
+    if name == "generator_vjp":
+        return (*saved, x, torch.randn_like(x))
+    if name == "features":
+        return (x * known, box)
+    return (x, known, box, *targets, torch.tensor([0.003, 0.1]))
+
+
+def n_saved(g) -> int:
+    return len(GeneratorGraph(g)(torch.zeros(1, g.spec.z_dim))) - 1
+
+
+@torch.no_grad()
+def export_graph(name: str, gdef: GraphDef, spec: ModelSpec, g, d, path: Path) -> None:
+    module = gdef.build(g, d).eval()
+    args = example_inputs(name, spec, g, d)
+    batch = torch.export.Dim("batch", min=1, max=65536)
+    dynamic = tuple({0: batch} if n in gdef.batch_inputs else None for n in gdef.inputs)
+    params = inspect.signature(module.forward).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        dynamic = (dynamic,)      # forward(*args): one entry holding the specs of all of them
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, args, str(path), dynamo=True, dynamic_shapes=dynamic,
+                          external_data=False, input_names=list(gdef.inputs),
+                          output_names=list(gdef.outputs), verbose=False)
