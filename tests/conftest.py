@@ -60,3 +60,12 @@ def pytest_collection_modifyitems(config, items):
         skip = pytest.mark.skip(reason="needs a CUDA GPU (run scripts/gpu_check.sh on a GPU machine)")
         for item in gpu_items:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_weights, tmp_path_factory) -> Path:
+    """The tiny model exported as a bundle."""
+    from inpaint.export.bundle import write_bundle
+    out = tmp_path_factory.mktemp("bundle") / "tiny"
+    write_bundle(tiny_weights, out, log=lambda m: None)
+    return out

@@ -192,3 +192,25 @@ def test_output_path_is_a_directory(tiny_weights, tmp_path, good):
 def test_no_mask_and_no_alpha(tiny_weights, tmp_path, good):
     out = tmp_path / "out.png"
     _refused(run(tiny_weights, good[0], "-o", out), out, "no MASK")
+
+
+def test_ort_backend_from_a_bundle(tiny_bundle, tmp_path):
+    img = face()
+    result = CliRunner().invoke(main, ["complete", str(save(tmp_path / "f.png", img)),
+                                       str(save(tmp_path / "m.png", center_hole(64, 64))), "-o",
+                                       str(tmp_path / "out.png"), "--bundle", str(tiny_bundle),
+                                       "--backend", "ort", "--report", str(tmp_path / "r.json"), *FAST])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r.json").read_text())["engine"] == "ort"
+    assert_known_unchanged(tmp_path / "out.png", img, center_hole(64, 64) > 0)
+
+
+def test_corrupt_bundle_is_one_line(tiny_bundle, tmp_path, good):
+    import shutil
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_bundle, bad)
+    (bad / "generator.onnx").write_bytes(b"garbage")
+    out = tmp_path / "out.png"
+    result = CliRunner().invoke(main, ["complete", str(good[0]), str(good[1]), "-o", str(out),
+                                       "--bundle", str(bad), *FAST])
+    _refused(result, out, "sha256")

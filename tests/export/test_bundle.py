@@ -15,11 +15,8 @@ from inpaint.runtime.problem import make_problem
 
 
 @pytest.fixture(scope="module")
-def bundle_dir(tiny_weights, tmp_path_factory):
-    from inpaint.export.bundle import write_bundle
-    out = tmp_path_factory.mktemp("b") / "bundle"
-    write_bundle(tiny_weights, out, log=lambda m: None)
-    return out
+def bundle_dir(tiny_bundle):
+    return tiny_bundle
 
 
 def _rel(a, b):

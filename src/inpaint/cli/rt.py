@@ -31,7 +31,11 @@ def main():
 @click.option("--masks", "masks_dir", type=click.Path(path_type=Path),
               help="With --batch: directory of masks with the same file names (any image suffix).")
 @click.option("--invert-mask", is_flag=True, help="The mask's black pixels are the hole instead of its white.")
-@click.option("--weights", type=click.Path(path_type=Path), help="Model weights [default: the shipped celeba64].")
+@click.option("--backend", type=click.Choice(["auto", "ort", "torch"]), default="auto",
+              help="ort: the exported graphs on ONNX Runtime; torch: eager PyTorch; auto: ort where "
+                   "onnxruntime is installed and no --weights or CUDA --device is given.")
+@click.option("--bundle", type=click.Path(path_type=Path), help="Bundle for --backend ort [default: the shipped celeba64].")
+@click.option("--weights", type=click.Path(path_type=Path), help="Weights for --backend torch [default: the shipped celeba64].")
 @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Adam steps on z at most [default: 1000].")
 @click.option("--restarts", type=click.IntRange(min=1), default=None, help="Random starts per image [default: 4].")
 @click.option("--seed", type=int, default=0)
@@ -39,7 +43,7 @@ def main():
 @click.option("--report", type=click.Path(path_type=Path), help="Write losses and timings as JSON here.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def complete(image, mask, out, batch_dir, masks_dir, invert_mask, weights, iterations, restarts,
+def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundle, weights, iterations, restarts,
              seed, device, report, quiet):
     """Fill the hole of IMAGE marked by MASK (white = hole; soft masks are thresholded at 50%).
 
@@ -67,7 +71,7 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, weights, itera
     defaults = InpaintSettings()
     settings = InpaintSettings(iterations=iterations or defaults.iterations,
                                restarts=restarts or defaults.restarts, seed=seed)
-    inpainter = _inpainter(weights, device, settings)
+    inpainter = _inpainter(backend, bundle, weights, device, settings)
     t_loaded = time.perf_counter()
 
     from tqdm import tqdm
@@ -136,12 +140,26 @@ def _load(image: Path, mask: Path | None, invert: bool):
     return picture, hole
 
 
-def _inpainter(weights, device, settings):
+def _inpainter(backend, bundle, weights, device, settings):
     from inpaint.runtime.complete import Inpainter
+    if backend == "auto":
+        import importlib.util
+        wants_torch = weights is not None or device != "cpu"
+        has_ort = importlib.util.find_spec("onnxruntime") is not None
+        backend = "torch" if wants_torch or not has_ort else "ort"
+    if backend == "ort":
+        if weights is not None:
+            raise click.UsageError("--weights is for --backend torch; give --bundle DIR for ort")
+        if device != "cpu":
+            raise InpaintError(f"--backend ort runs on the CPU here; for --device {device} use --backend torch")
+        return Inpainter.from_bundle(bundle, settings)
+    if bundle is not None:
+        raise click.UsageError("--bundle is for --backend ort; give --weights FILE for torch")
     try:
         import torch
     except ImportError:
-        raise InpaintError("this version completes with PyTorch: pip install 'inpaint[train]'") from None
+        raise InpaintError("--backend torch needs PyTorch: pip install 'inpaint[train]', "
+                           "or use --backend ort") from None
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InpaintError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu")
     return Inpainter.from_weights(weights, device, settings)

@@ -20,6 +20,7 @@ from inpaint.spec import InpaintSettings
 class Completion:
     picture: Picture                 # the filled image, same size and mode as the input
     raw: np.ndarray                  # uint8 (R, R, 3) the generator's image before blending
+    z: np.ndarray                    # float32 (z_dim,) the latent vector of the best restart
     report: dict = field(default_factory=dict)
 
 
@@ -62,6 +63,14 @@ class Inpainter:
         from inpaint.weights import shipped_path
         return cls(TorchEngine.from_weights(path or shipped_path(), device), settings=settings)
 
+    @classmethod
+    def from_bundle(cls, path=None, settings: InpaintSettings = InpaintSettings(), threads: int | None = None):
+        """An Inpainter on ONNX Runtime, from a bundle directory (default: the shipped bundle)."""
+        from inpaint.runtime.bundle import load_bundle
+        from inpaint.runtime.engines.ort import OrtEngine
+        from inpaint.weights import shipped_bundle
+        return cls(OrtEngine(load_bundle(path or shipped_bundle()), threads), settings=settings)
+
     def complete(self, picture: Picture, hole: np.ndarray, on_step: Callable | None = None) -> Completion:
         return self.complete_many([picture], [hole], on_step)[0]
 
@@ -77,9 +86,8 @@ class Inpainter:
         search = optimise(self.engine, self.ops, problem.repeat(s.restarts), s, on_step=on_step)
         best = search.best_of(s.restarts)
         t1 = time.perf_counter()
-        out = [self._paste(p, rgb, h, y, k, x, best, i, t1 - t0)
-               for i, (p, rgb, h, (y, k), x) in enumerate(zip(pictures, rgbs, holes, lows, best.x))]
-        return out
+        return [self._paste(p, rgb, h, y, k, x, best, i, t1 - t0)
+                for i, (p, rgb, h, (y, k), x) in enumerate(zip(pictures, rgbs, holes, lows, best.x))]
 
     def _paste(self, picture, rgb, hole, y, known, x, best: Search, i: int, search_seconds: float):
         """Blend the completion at the model resolution, then into the hole at full resolution."""
@@ -99,4 +107,4 @@ class Inpainter:
                   "iterations": best.iterations, "search_seconds": round(search_seconds, 4),
                   "blend_seconds": round(time.perf_counter() - t0, 4)}
         raw_u8 = np.clip(np.rint(raw), 0, 255).astype(np.uint8)
-        return Completion(Picture(pixels, alpha, picture.mode), raw_u8, report)
+        return Completion(Picture(pixels, alpha, picture.mode), raw_u8, best.z[i].copy(), report)

@@ -18,6 +18,15 @@ def shipped_path(name: str = DEFAULT_MODEL) -> Path:
     return path
 
 
+def shipped_bundle(name: str = DEFAULT_MODEL) -> Path:
+    """Directory of a shipped bundle (the exported graphs of a shipped model)."""
+    path = HERE / name
+    if not (path / "manifest.json").is_file():
+        known = sorted(p.name for p in HERE.iterdir() if (p / "manifest.json").is_file())
+        raise CheckpointError(f"no shipped bundle named {name!r}; available: {', '.join(known) or 'none'}")
+    return path
+
+
 def load_shipped(name: str = DEFAULT_MODEL):
     """(spec, G, D) of a shipped model as eval-mode fp32 torch modules (needs inpaint[train])."""
     from inpaint.train.checkpoint import load_models

@@ -1,0 +1,29 @@
+"""A completion on ONNX Runtime is the completion on eager PyTorch."""
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from inpaint.imageio import Picture
+from inpaint.masks import make_mask
+from inpaint.runtime.complete import Inpainter
+from inpaint.spec import InpaintSettings
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_ort_completion_matches_torch_completion(tiny_weights, tiny_bundle):
+    settings = InpaintSettings(iterations=20, restarts=2, consistency_weight=0.1, seed=3)
+    face = np.asarray(Image.open(EXAMPLES / "astronaut64.png").convert("RGB"))
+    pictures = [Picture(face, None, "RGB"), Picture(np.ascontiguousarray(face[:, ::-1]), None, "RGB")]
+    holes = [make_mask(k, 64, 0) < 0.5 for k in ("center", "pattern")]
+    a = Inpainter.from_bundle(tiny_bundle, settings, threads=1).complete_many(pictures, holes)
+    b = Inpainter.from_weights(tiny_weights, settings=settings).complete_many(pictures, holes)
+    engine = Inpainter.from_weights(tiny_weights).engine
+    x_a = engine.generator(np.stack([c.z for c in a]))
+    x_b = engine.generator(np.stack([c.z for c in b]))
+    assert np.abs(x_a - x_b).mean() < 1e-4                  # on the [-1, 1] scale
+    assert np.abs(x_a).mean() > 0.01
+    for ca, cb in zip(a, b):
+        assert ca.report["iterations"] == cb.report["iterations"] == 20
+        np.testing.assert_allclose(ca.report["loss"], cb.report["loss"], rtol=1e-4)
