@@ -109,3 +109,15 @@ def test_cuda_without_gpu(tmp_path):
     result = run("--dry-run", "--device", "cuda", "--out", str(tmp_path / "run"), *TINY)
     assert_one_line_error(result, "--device cpu")
     assert not (tmp_path / "run").exists()
+
+
+def test_resume_extends_a_run_and_keeps_its_settings(tmp_path):
+    out = tmp_path / "run"
+    assert run("--dry-run", "--out", str(out), "--batch-size", "8", *TINY).exit_code == 0
+    assert checkpoint.load(out / "last.pt")["step"] == 16            # 2 epochs of 64 / 8
+    result = run("--out", str(out), "--resume", "--epochs", "3", "--quiet")
+    assert result.exit_code == 0, result.output
+    ck = checkpoint.load(out / "last.pt")
+    assert ck["step"] == 24 and ck["settings"]["batch_size"] == 8 and ck["spec"].ngf == 8
+    result = run("--out", str(out), "--resume", "--quiet")             # the run's own 3 epochs: done
+    assert result.exit_code == 0 and checkpoint.load(out / "last.pt")["step"] == 24

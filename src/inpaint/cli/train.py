@@ -21,16 +21,16 @@ from inpaint.errors import InpaintError
               help="Run directory: last.pt, samples/epoch_NNN.png, log.jsonl.")
 @click.option("--resolution", type=click.Choice(["32", "64"]), default=None,
               help="Image side [default: 64 for celeba and images, 32 for svhn].")
-@click.option("--epochs", type=click.IntRange(min=1), default=25)
-@click.option("--batch-size", type=click.IntRange(min=2), default=64)
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 25; 2 with --dry-run; on --resume: the run's own]")
+@click.option("--batch-size", type=click.IntRange(min=2), default=None, help="[default: 64; 16 with --dry-run]")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-4, help="Adam step size (G and D).")
 @click.option("--beta1", type=click.FloatRange(0, 1, max_open=True), default=0.5, help="Adam beta1.")
 @click.option("--ngf", type=click.IntRange(min=4), default=64, help="Generator width.")
 @click.option("--ndf", type=click.IntRange(min=4), default=64, help="Discriminator width.")
 @click.option("--seed", type=int, default=0)
-@click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
-@click.option("--checkpoint-every", type=click.IntRange(min=1), default=200,
-              help="Steps between checkpoints (one is also written at each epoch end).")
+@click.option("--device", default=None, help="cpu, cuda or cuda:N [default: cpu; on --resume: the run's own].")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=None,
+              help="Steps between checkpoints, also written at each epoch end [default: 200].")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this many steps.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--dry-run", is_flag=True,
@@ -48,26 +48,23 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
       inpaint-train --dataset celeba --data celeba64/train.zip --out runs/celeba64
       inpaint-train --out runs/celeba64 --resume
     """
-    import torch  # heavy: only once the arguments parsed
-
     from inpaint.spec import ModelSpec
     from inpaint.train.datasets import DEFAULT_RESOLUTION
     from inpaint.train.loop import TrainSettings, train
 
     if not (data or dry_run or resume):
         raise click.UsageError("give --data PATH (or --dry-run for a synthetic smoke test)")
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     res = int(resolution) if resolution else DEFAULT_RESOLUTION[dataset]
-    if dry_run:
-        epochs = 2 if epochs == 25 else epochs
-        batch_size = 16 if batch_size == 64 else batch_size
+    overrides = {"epochs": epochs, "device": device, "checkpoint_every": checkpoint_every,
+                 "max_steps": max_steps}
     try:
         spec = ModelSpec(resolution=res, ngf=ngf, ndf=ndf)
     except ValueError as e:
         raise InpaintError(str(e)) from None
-    settings = TrainSettings(dataset=dataset, data=data, out=out, epochs=epochs,
-                             batch_size=batch_size, lr=lr, beta1=beta1, seed=seed, device=device,
-                             checkpoint_every=checkpoint_every, max_steps=max_steps, dry_run=dry_run)
+    settings = TrainSettings(dataset=dataset, data=data, out=out, epochs=epochs or (2 if dry_run else 25),
+                             batch_size=batch_size or (16 if dry_run else 64), lr=lr, beta1=beta1,
+                             seed=seed, device=device or "cpu", checkpoint_every=checkpoint_every or 200,
+                             max_steps=max_steps, dry_run=dry_run)
     summary = train(settings, spec, resume=resume, progress=not quiet and sys.stderr.isatty(),
-                    log=lambda m: click.echo(m, err=True))
+                    log=lambda m: click.echo(m, err=True), overrides=overrides)
     click.echo(json.dumps(summary))

@@ -90,18 +90,21 @@ def _bce(scores, target: float) -> torch.Tensor:
 
 
 def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progress: bool = True,
-          log=print) -> dict:
-    """Train (or resume) a run; returns a summary. Checkpoints go to settings.out/last.pt."""
+          log=print, overrides: dict | None = None) -> dict:
+    """Train (or resume) a run; returns a summary. Checkpoints go to settings.out/last.pt.
+
+    On resume the run's own settings and spec come from its checkpoint; `overrides` may change
+    epochs, device, checkpoint_every and max_steps (entries that are None are ignored).
+    """
     out = Path(settings.out)
     check_run_dir(out, resume)
     state = None
     if resume:
         state = checkpoint.load(out / LAST, checkpoint.CHECKPOINT_KIND)
         spec = state["spec"]
-        saved = TrainSettings(**state["settings"])
-        settings = dataclasses.replace(saved, epochs=settings.epochs, device=settings.device,
-                                       checkpoint_every=settings.checkpoint_every,
-                                       max_steps=settings.max_steps)
+        allowed = {"epochs", "device", "checkpoint_every", "max_steps"}
+        changes = {k: v for k, v in (overrides or {}).items() if v is not None and k in allowed}
+        settings = dataclasses.replace(TrainSettings(**state["settings"]), **changes)
     if settings.device.startswith("cuda") and not torch.cuda.is_available():
         raise InpaintError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu "
                            "or install a CUDA build of PyTorch")
