@@ -66,8 +66,9 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
         raise click.UsageError("give either IMAGE [MASK] or --batch DIR, not both")
     jobs = _batch_jobs(batch_dir, masks_dir, out) if batch_dir else [(image, mask, _single_out(out))]
     inputs = [_load(img, msk, invert_mask) for img, msk, _ in jobs]   # all checked before any work
+    if report is not None and report.is_dir():
+        raise OutputError(f"--report {report} is a directory; give a file name such as {report / 'report.json'}")
 
-    from inpaint.runtime.complete import Inpainter
     defaults = InpaintSettings()
     settings = InpaintSettings(iterations=iterations or defaults.iterations,
                                restarts=restarts or defaults.restarts, seed=seed)
