@@ -68,3 +68,11 @@ def test_cli_refuses_unknown_method_and_too_many_images(small_split, tmp_path):
     assert r.exit_code == 2 and "magic" in r.output
     r = CliRunner().invoke(main, ["--data", str(small_split), "-n", "100", "--methods", "telea", "--quiet"])
     assert r.exit_code == 2 and r.stderr.strip().startswith("error:") and "holds 8" in r.stderr
+
+
+def test_overrides_reach_ours_but_se_keeps_its_prior():
+    from inpaint.eval.harness import gan_settings
+    s = EvalSettings(data="x", overrides=(("consistency_weight", 5.0), ("prior_weight", 0.5), ("norm", "l2")))
+    ours, se = gan_settings("ours", s), gan_settings("se", s)
+    assert (ours.prior, ours.consistency_weight, ours.prior_weight, ours.norm) == ("joint", 5.0, 0.5, "l2")
+    assert (se.prior, se.consistency_weight, se.prior_weight, se.norm) == ("global", 0.0, 0.5, "l2")

@@ -35,13 +35,18 @@ def _csv(choices):
 @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Adam steps for ours/se.")
 @click.option("--restarts", type=click.IntRange(min=1), default=None, help="Restarts for ours/se.")
 @click.option("--batch", type=click.IntRange(min=1), default=64, help="Images per optimisation batch.")
+@click.option("--lr", type=float, default=None, help="Adam step size on z for ours/se.")
+@click.option("--prior-weight", type=float, default=None, help="lambda on the prior loss (ours and se).")
+@click.option("--consistency-weight", type=float, default=None, help="mu on the consistency loss (ours).")
+@click.option("--norm", type=click.Choice(["l1", "l2"]), default=None, help="Contextual loss norm (ours and se).")
 @click.option("--weights", type=click.Path(path_type=Path), help="Model weights [default: the shipped model].")
 @click.option("--device", default="cpu")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write all results as JSON.")
 @click.option("--grids", type=click.Path(path_type=Path), help="Directory for comparison_<mask>.png grids.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def main(data, n, masks, methods, seed, iterations, restarts, batch, weights, device, json_path, grids, quiet):
+def main(data, n, masks, methods, seed, iterations, restarts, batch, lr, prior_weight, consistency_weight, norm,
+         weights, device, json_path, grids, quiet):
     """Evaluate inpainting quality: PSNR and SSIM over the whole image and over the hole.
 
     \b
@@ -50,9 +55,12 @@ def main(data, n, masks, methods, seed, iterations, restarts, batch, weights, de
     """
     from inpaint.eval.harness import EvalSettings, evaluate, markdown_table
 
+    overrides = tuple((k, v) for k, v in (("lr", lr), ("prior_weight", prior_weight),
+                                          ("consistency_weight", consistency_weight), ("norm", norm))
+                      if v is not None)
     settings = EvalSettings(data=str(data), n=n, masks=masks, methods=methods, seed=seed,
                             iterations=iterations, restarts=restarts, batch=batch,
-                            weights=str(weights) if weights else None, device=device)
+                            weights=str(weights) if weights else None, device=device, overrides=overrides)
     results = evaluate(settings, progress=not quiet and sys.stderr.isatty(), grid_dir=grids)
     if json_path:
         from inpaint.atomic import write_atomic

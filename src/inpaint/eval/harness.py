@@ -29,6 +29,7 @@ class EvalSettings:
     batch: int = 64                            # images per optimisation batch
     weights: str | None = None                 # None: the shipped model
     device: str = "cpu"
+    overrides: tuple[tuple[str, float | str], ...] = ()  # InpaintSettings fields for ours (and shared ones for se)
 
 
 def pick_images(data: str, n: int, resolution: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,8 +52,9 @@ def gan_settings(method: str, s: EvalSettings):
     from inpaint.spec import InpaintSettings
     d = InpaintSettings()
     common = dict(iterations=s.iterations or d.iterations, restarts=s.restarts or d.restarts, seed=s.seed)
-    if method == "se":
-        return InpaintSettings(prior="global", consistency_weight=0.0, **common)
+    common.update(s.overrides)
+    if method == "se":    # SE: the global discriminator's own prior, nothing of PD or the consistency loss
+        return InpaintSettings(**{**common, "prior": "global", "consistency_weight": 0.0})
     return InpaintSettings(**common)
 
 
