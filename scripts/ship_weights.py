@@ -40,7 +40,7 @@ def main() -> None:
             "batch_size": settings["batch_size"], "images_seen": ck["step"] * settings["batch_size"],
             "epochs": round(ck["step"] * settings["batch_size"] / images, 2) if images else None,
             "wall_time_s": round(ck["wall_time"]), "lr": settings["lr"], "beta1": settings["beta1"],
-            "seed": settings["seed"], "torch": torch.__version__,
+            "seed": settings["seed"], "torch": str(torch.__version__),
             "source_checkpoint_sha256": hashlib.sha256(args.checkpoint.read_bytes()).hexdigest()}
     out = HERE / f"{args.name}.pt"
     checkpoint.save(out, checkpoint.to_weights(ck, torch.float16, meta))

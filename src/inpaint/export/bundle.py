@@ -61,6 +61,7 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, l
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        os.chmod(tmp, 0o755)     # mkdtemp makes it private; a bundle is read by everyone
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)

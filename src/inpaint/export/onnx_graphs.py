@@ -73,4 +73,7 @@ def export_graph(name: str, gdef: GraphDef, spec: ModelSpec, g, d, path: Path) -
         warnings.simplefilter("ignore")
         torch.onnx.export(module, args, str(path), dynamo=True, dynamic_shapes=dynamic,
                           external_data=False, input_names=list(gdef.inputs),
-                          output_names=list(gdef.outputs), verbose=False)
+                          output_names=list(gdef.outputs), verbose=False,
+                          # no folding at export: folded copies (conv + batch norm) would defeat
+                          # storing each weight once; the runtimes fold at load time instead
+                          optimize=False)
