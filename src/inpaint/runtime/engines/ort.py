@@ -18,6 +18,7 @@ class OrtEngine:
         self._ort = ort
         self.bundle, self.spec = bundle, bundle.spec
         self.options = ort.SessionOptions()
+        self.options.log_severity_level = 3     # errors only: its graph-optimiser notes are not for users
         if threads:
             self.options.intra_op_num_threads = threads
         self.providers = providers or ["CPUExecutionProvider"]
