@@ -76,3 +76,51 @@ def test_overrides_reach_ours_but_se_keeps_its_prior():
     ours, se = gan_settings("ours", s), gan_settings("se", s)
     assert (ours.prior, ours.consistency_weight, ours.prior_weight, ours.norm) == ("joint", 5.0, 0.5, "l2")
     assert (se.prior, se.consistency_weight, se.prior_weight, se.norm) == ("global", 0.0, 0.5, "l2")
+
+
+def test_skip_gives_a_disjoint_draw(small_split):
+    from inpaint.eval.harness import pick_images
+    first, _ = pick_images(str(small_split), 4, 64, 0)
+    rest, _ = pick_images(str(small_split), 4, 64, 0, skip=4)
+    assert sorted(first.tolist() + rest.tolist()) == list(range(8))
+    with pytest.raises(Exception, match="after skipping 5"):
+        pick_images(str(small_split), 4, 64, 0, skip=5)
+
+
+def test_paired_difference_by_hand():
+    from inpaint.eval.harness import paired
+    a = {"per_image": {"psnr": [21.0, 22.0, 26.0]}}
+    b = {"per_image": {"psnr": [20.0, 23.0, 23.0]}}
+    p = paired(a, b, "psnr")                       # differences 1, -1, 3: mean 1, sd 2
+    assert p["mean"] == pytest.approx(1.0) and p["wins"] == pytest.approx(2 / 3) and p["n"] == 3
+    assert p["ci95"] == pytest.approx(1.96 * 2.0 / np.sqrt(3))
+    with pytest.raises(ValueError, match="finite"):
+        paired({"per_image": {"psnr": [np.inf, 1.0]}}, {"per_image": {"psnr": [1.0, 1.0]}}, "psnr")
+
+
+def test_curve_ends_at_the_final_table_and_plots(small_split, tiny_weights, tmp_path):
+    from inpaint.eval.figures import quality_curve
+    r = evaluate(_settings(small_split, tiny_weights, masks=("center",), methods=("ours", "telea"),
+                           iterations=3, curve=(1, 3)), progress=False)
+    ours = r["table"]["center"]["ours"]
+    assert set(r["curve"]["center"]) == {"ours"} and set(r["curve"]["center"]["ours"]) == {1, 3}
+    assert r["curve"]["center"]["ours"][3]["per_image"] == ours["per_image"]
+    assert len(ours["per_image"]["psnr"]) == 4
+    quality_curve(tmp_path / "curve.png", json.loads(json.dumps(r)))   # as read back from --json
+    assert Image.open(tmp_path / "curve.png").size[0] > 300
+    with pytest.raises(ValueError, match="no curve"):
+        quality_curve(tmp_path / "none.png", {"table": r["table"], "images": r["images"]})
+    assert not (tmp_path / "none.png").exists()
+
+
+def test_cli_curve_plot_needs_a_curve_and_prints_the_paired_table(small_split, tiny_weights, tmp_path):
+    r = CliRunner().invoke(main, ["--data", str(small_split), "--curve-plot", str(tmp_path / "c.png")])
+    assert r.exit_code == 2 and "--curve" in r.output and not (tmp_path / "c.png").exists()
+    r = CliRunner().invoke(main, ["--data", str(small_split), "--curve", "5,x"])
+    assert r.exit_code == 2 and "iteration counts" in r.output
+    r = CliRunner().invoke(main, ["--data", str(small_split), "-n", "3", "--masks", "center", "--methods",
+                                  "ours,se", "--iterations", "2", "--restarts", "1", "--curve", "1,2",
+                                  "--curve-plot", str(tmp_path / "c.png"), "--weights", str(tiny_weights),
+                                  "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert "PSNR ours − se" in r.stdout and (tmp_path / "c.png").exists()

@@ -101,3 +101,56 @@ def test_existing_bundle_is_not_replaced_without_force(bundle_dir, tiny_weights)
     with pytest.raises(OutputError, match="--force"):
         write_bundle(tiny_weights, bundle_dir, log=lambda m: None)
     assert (bundle_dir / "manifest.json").read_bytes() == before
+
+
+@pytest.fixture(scope="module")
+def fp16_bundle(tmp_path_factory):
+    """The shipped model as fp16 graphs (the tiny random model's critic features hardly depend on
+    its input, so its consistency loss is too small to measure in half precision)."""
+    from inpaint.export.bundle import write_bundle
+    from inpaint.weights import shipped_path
+    lines = []
+    out = tmp_path_factory.mktemp("fp16") / "celeba64-fp16"
+    write_bundle(shipped_path(), out, fp16=True, log=lines.append)
+    return out, lines
+
+
+def test_fp16_bundle_has_half_weights_fp32_io_and_reports_its_error(fp16_bundle):
+    import onnx
+    out, lines = fp16_bundle
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["precision"] == "fp16" and set(m["fp16_error"]) == set(m["graphs"])
+    for name, g in m["graphs"].items():
+        assert all(io["dtype"] in ("float32", "int64") for io in g["inputs"] + g["outputs"])
+        model = onnx.load(out / g["file"], load_external_data=False)
+        floats = [i for i in model.graph.initializer if i.data_type in (onnx.TensorProto.FLOAT,
+                                                                       onnx.TensorProto.FLOAT16)]
+        big = [i for i in floats if np.prod(i.dims) > 16]
+        assert big and all(i.data_type == onnx.TensorProto.FLOAT16 for i in big), name
+        assert 0 < max(m["fp16_error"][name].values()) < 1e-2, name
+        assert any(line.startswith(f"fp16 error {name} ") for line in lines)
+    from inpaint.weights import shipped_bundle
+    assert (out / "weights.bin").stat().st_size < 0.6 * (shipped_bundle() / "weights.bin").stat().st_size
+
+
+FP16_TOLERANCE = 2e-2   # norm-wise relative error of any fp16 graph output against fp32 torch
+
+
+@pytest.mark.parametrize("prior, lam, mu", [("joint", 0.003, 0.1), ("joint", 0.0, 1.0)])
+def test_fp16_graphs_stay_close_to_fp32_autograd(fp16_bundle, prior, lam, mu):
+    """Each graph fed the same inputs as torch, except that the VJP uses the fp16 generator's own
+    saved activations (as the runtime does): the ReLU masks and tanh derivative differ slightly."""
+    from inpaint.weights import shipped_path
+    half, ref = OrtEngine(load_bundle(fp16_bundle[0]), threads=1), TorchEngine.from_weights(shipped_path())
+    z = initial_z(4, 100, 7)
+    y = np.random.default_rng(7).uniform(-1, 1, (4, 3, 64, 64)).astype(np.float32)
+    p = make_problem(y, np.stack([make_mask("center", 64, i) for i in range(4)]), 32)
+    x16, x32 = half.generator(z), ref.generator(z)
+    assert _rel(x16, x32) < FP16_TOLERANCE
+    t16, t32 = half.target_features(p.y * p.known, p.box), ref.target_features(p.y * p.known, p.box)
+    out16 = half.critic(x32, p.known, p.box, t16, prior, lam, mu)
+    out32 = ref.critic(x32, p.known, p.box, t32, prior, lam, mu)
+    for a, b in zip(out16, out32):
+        if np.abs(b).max() > 0:
+            assert _rel(a, b) < FP16_TOLERANCE
+    assert _rel(half.generator_vjp(out32[2]), ref.generator_vjp(out32[2])) < FP16_TOLERANCE

@@ -99,3 +99,27 @@ def test_restarts_differ_and_are_seeded():
     a, b = initial_z(4, 100, 0), initial_z(4, 100, 0)
     assert np.array_equal(a, b) and not np.allclose(a[0], a[1])
     assert a.min() >= -1 and a.max() <= 1
+
+
+def test_kept_iterates_are_what_a_shorter_search_returns(engine):
+    problem = _problem(engine, n=2, kind="pattern")
+    settings = InpaintSettings(iterations=12, restarts=1, lr=0.05, patience=1000)
+    search = optimise(engine, CpuOps(), problem, settings, keep=(4, 12, 40))
+    short = optimise(engine, CpuOps(), problem, InpaintSettings(iterations=4, restarts=1, lr=0.05, patience=1000))
+    np.testing.assert_array_equal(search.kept[4][0], short.x)
+    np.testing.assert_array_equal(search.kept[4][1], short.loss)
+    assert np.all(search.kept[12][1] <= search.kept[4][1]) and np.any(search.kept[12][1] < search.kept[4][1])
+    # a count past the end of the search (here 40 > 12) holds the final best
+    for k in (12, 40):
+        np.testing.assert_array_equal(search.kept[k][0], search.x)
+
+
+def test_best_of_picks_each_kept_iterate_by_its_own_loss():
+    rows = np.arange(4, dtype=np.float32)
+    final = np.array([1.0, 2.0, 4.0, 3.0])
+    early = np.array([5.0, 4.0, 1.0, 2.0])
+    s = Search(rows[:, None], rows[:, None, None, None], final, final, final, final, 1, 0.0,
+               kept={3: (rows[:, None, None, None] + 10, early)})
+    best = s.best_of(2)
+    assert best.x[:, 0, 0, 0].tolist() == [0.0, 3.0]
+    assert best.kept[3][0][:, 0, 0, 0].tolist() == [11.0, 12.0] and best.kept[3][1].tolist() == [4.0, 1.0]

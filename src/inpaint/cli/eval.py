@@ -20,11 +20,24 @@ def _csv(choices):
     return parse
 
 
+def _iterations(value: str) -> tuple[int, ...]:
+    try:
+        its = tuple(sorted({int(v) for v in value.split(",") if v.strip()}))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give iteration counts like 50,100,200") from None
+    if any(k < 1 for k in its):
+        raise click.BadParameter(f"{value!r}: iteration counts must be at least 1")
+    return its
+
+
 @click.command(name="inpaint-eval", context_settings={"help_option_names": ["-h", "--help"],
                                                      "show_default": True})
 @click.option("--data", required=True, type=click.Path(path_type=Path),
               help="Zip or folder of images at the model resolution (e.g. celeba64/val.zip).")
 @click.option("-n", "--n", "n", type=click.IntRange(min=1), default=500, help="Images drawn from the split (seeded).")
+@click.option("--skip", type=click.IntRange(min=0), default=0,
+              help="Leave out the first SKIP images of the seeded draw: --skip 500 gives a tuning set "
+                   "disjoint from the default 500.")
 @click.option("--masks", default="center,pattern", callback=_csv(("center", "pattern", "random", "half")),
               help="Comma-separated mask kinds: center, pattern, random (80% pixels), half.")
 @click.option("--methods", default="ours,se,tv,lr,telea,ns,biharmonic,mean",
@@ -39,31 +52,45 @@ def _csv(choices):
 @click.option("--prior-weight", type=float, default=None, help="lambda on the prior loss (ours and se).")
 @click.option("--consistency-weight", type=float, default=None, help="mu on the consistency loss (ours).")
 @click.option("--norm", type=click.Choice(["l1", "l2"]), default=None, help="Contextual loss norm (ours and se).")
+@click.option("--curve", default="", callback=lambda c, p, v: _iterations(v),
+              help="Comma-separated iteration counts (e.g. 50,100,200): also score ours/se after each, "
+                   "from the same run.")
+@click.option("--curve-plot", type=click.Path(path_type=Path),
+              help="Write PSNR/SSIM against iterations as a PNG here (needs --curve).")
 @click.option("--weights", type=click.Path(path_type=Path), help="Model weights [default: the shipped model].")
 @click.option("--device", default="cpu")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write all results as JSON.")
 @click.option("--grids", type=click.Path(path_type=Path), help="Directory for comparison_<mask>.png grids.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def main(data, n, masks, methods, seed, iterations, restarts, batch, lr, prior_weight, consistency_weight, norm,
-         weights, device, json_path, grids, quiet):
+def main(data, n, skip, masks, methods, seed, iterations, restarts, batch, lr, prior_weight, consistency_weight, norm,
+         curve, curve_plot, weights, device, json_path, grids, quiet):
     """Evaluate inpainting quality: PSNR and SSIM over the whole image and over the hole.
 
     \b
     Example:
       inpaint-eval --data celeba64/val.zip -n 500 --json results.json --grids docs/
     """
-    from inpaint.eval.harness import EvalSettings, evaluate, markdown_table
+    from inpaint.eval.harness import EvalSettings, evaluate, markdown_paired, markdown_table
+
+    if curve_plot and not curve:
+        raise click.UsageError("--curve-plot needs --curve (the iteration counts to plot)")
 
     overrides = tuple((k, v) for k, v in (("lr", lr), ("prior_weight", prior_weight),
                                           ("consistency_weight", consistency_weight), ("norm", norm))
                       if v is not None)
-    settings = EvalSettings(data=str(data), n=n, masks=masks, methods=methods, seed=seed,
+    settings = EvalSettings(data=str(data), n=n, skip=skip, masks=masks, methods=methods, seed=seed,
                             iterations=iterations, restarts=restarts, batch=batch,
-                            weights=str(weights) if weights else None, device=device, overrides=overrides)
+                            weights=str(weights) if weights else None, device=device, overrides=overrides,
+                            curve=curve)
     results = evaluate(settings, progress=not quiet and sys.stderr.isatty(), grid_dir=grids)
     if json_path:
         from inpaint.atomic import write_atomic
         write_atomic(json_path, lambda tmp: tmp.write_text(json.dumps(results, indent=2)))
+    if curve_plot:
+        from inpaint.eval.figures import quality_curve
+        quality_curve(curve_plot, results)
     click.echo(markdown_table(results))
+    if {"ours", "se"} <= set(methods) and n > 1:
+        click.echo("\nPaired over the same images (mean ± 95% confidence interval):\n" + markdown_paired(results))
     click.echo(f"\n{n} images, wall time {results['wall_seconds']} s", err=True)

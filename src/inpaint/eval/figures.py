@@ -1,4 +1,5 @@
-"""Comparison grids: one row per image; columns input (hole shown grey), each method, truth."""
+"""Figures of an evaluation: comparison grids (one row per image; columns input with the hole
+shown grey, each method, truth) and quality-against-iterations curves."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,3 +32,36 @@ def comparison_grid(path: Path, truth: np.ndarray, known: np.ndarray, filled: di
     sheet.paste(header, (0, 0))
     sheet.paste(grid, (0, 16))
     write_atomic(path, lambda tmp: sheet.save(tmp, format="PNG"))
+
+
+def quality_curve(path: Path, results: dict) -> None:
+    """PSNR and SSIM of ours/se against Adam iterations, one column per mask; the classical
+    baselines of the same run as dashed horizontal lines. Needs an evaluation run with a curve."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = results.get("curve")
+    if not curve:
+        raise ValueError("these results have no curve: evaluate with curve iterations set")
+    kinds = list(curve)
+    fig, axes = plt.subplots(2, len(kinds), figsize=(4.2 * len(kinds), 6.4), squeeze=False)
+    for c, kind in enumerate(kinds):
+        table = results["table"][kind]
+        for r, (metric, label) in enumerate((("psnr", "PSNR (dB)"), ("ssim", "SSIM"))):
+            ax = axes[r, c]
+            for method, points in curve[kind].items():
+                its = sorted(int(k) for k in points)
+                ax.plot(its, [points[k if k in points else str(k)][metric]["mean"] for k in its],
+                        marker="o", label=method)
+            for i, (method, row) in enumerate(t for t in table.items() if t[0] not in curve[kind]):
+                ax.axhline(row[metric]["mean"], ls="--", lw=1, color=f"C{i + len(curve[kind])}", label=method)
+            ax.set_xscale("log")
+            ax.set_xlabel("Adam iterations on z")
+            ax.set_ylabel(label)
+            ax.set_title(f"{kind} mask, {len(results['images'])} images")
+            ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    plt.close(fig)

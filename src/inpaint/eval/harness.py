@@ -21,6 +21,7 @@ METRICS = ("psnr", "ssim", "psnr_hole", "ssim_hole")
 class EvalSettings:
     data: str                                  # a zip or folder of ready crops at the model resolution
     n: int = 500                               # images drawn (seeded) from the split
+    skip: int = 0                              # leave out the draw's first `skip` images (a disjoint tuning set)
     masks: tuple[str, ...] = ("center", "pattern")
     methods: tuple[str, ...] = METHODS
     seed: int = 0
@@ -30,15 +31,17 @@ class EvalSettings:
     weights: str | None = None                 # None: the shipped model
     device: str = "cpu"
     overrides: tuple[tuple[str, float | str], ...] = ()  # InpaintSettings fields for ours (and shared ones for se)
+    curve: tuple[int, ...] = ()                # also score ours/se after these many iterations
 
 
-def pick_images(data: str, n: int, resolution: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(indices, uint8 images (n, R, R, 3)): a seeded sample of the split, in index order."""
+def pick_images(data: str, n: int, resolution: int, seed: int, skip: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, uint8 images (n, R, R, 3)): images skip..skip+n of a seeded shuffle of the split,
+    in index order. The same seed with skip >= n' gives a set disjoint from the first n' images."""
     from inpaint.train.datasets import load_dataset
     images = load_dataset("images", data, resolution, progress=False)
-    if n > len(images):
-        raise DatasetError(f"asked for {n} images but {data} holds {len(images)}")
-    idx = np.sort(np.random.default_rng(seed).choice(len(images), n, replace=False))
+    if skip + n > len(images):
+        raise DatasetError(f"asked for {n} images (after skipping {skip}) but {data} holds {len(images)}")
+    idx = np.sort(np.random.default_rng(seed).permutation(len(images))[skip:skip + n])
     return idx, images[idx]
 
 
@@ -59,27 +62,31 @@ def gan_settings(method: str, s: EvalSettings):
 
 
 def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettings,
-               tick: Callable[[int], None]) -> np.ndarray:
-    """Fill every image's hole with one method: uint8 (N, R, R, 3)."""
+               tick: Callable[[int], None]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Fill every image's hole with one method: uint8 (N, R, R, 3), and for ours/se the fills
+    after each of s.curve's iteration counts."""
     out = np.empty_like(images)
     if method in GAN_METHODS:
         from inpaint.imageio import Picture
         from inpaint.runtime.complete import Inpainter
         inpainter = Inpainter.from_weights(s.weights, s.device, gan_settings(method, s))
+        earlier = {k: np.empty_like(images) for k in s.curve}
         for a in range(0, len(images), s.batch):
             sl = slice(a, a + s.batch)
             done = inpainter.complete_many([Picture(im, None, "RGB") for im in images[sl]],
-                                           [k < 0.5 for k in known[sl]])
+                                           [k < 0.5 for k in known[sl]], keep=s.curve)
             out[sl] = [c.picture.pixels for c in done]
+            for k in s.curve:
+                earlier[k][sl] = [c.earlier[k].pixels for c in done]
             tick(len(done))
-        return out
+        return out, earlier
     from inpaint.eval.baselines import BASELINES
     fn = BASELINES[method]
     for i, (im, k) in enumerate(zip(images, known)):
         filled = fn(im.astype(np.float64) / 255.0, k > 0.5)
         out[i] = np.clip(np.rint(filled * 255.0), 0, 255).astype(np.uint8)
         tick(1)
-    return out
+    return out, {}
 
 
 def score(result: np.ndarray, truth: np.ndarray, known: np.ndarray) -> dict[str, float]:
@@ -89,12 +96,33 @@ def score(result: np.ndarray, truth: np.ndarray, known: np.ndarray) -> dict[str,
             "ssim_hole": ssim(r, t, hole)}
 
 
+def summarise(filled: np.ndarray, truth: np.ndarray, known: np.ndarray) -> dict:
+    """Mean and std of every metric over the images, and the per-image values (for paired tests)."""
+    scores = [score(f, t, k) for f, t, k in zip(filled, truth, known)]
+    return {**{m: {"mean": float(np.mean([x[m] for x in scores])),
+                   "std": float(np.std([x[m] for x in scores]))} for m in METRICS},
+            "per_image": {m: [round(x[m], 5) for x in scores] for m in METRICS}}
+
+
+def paired(a: dict, b: dict, metric: str) -> dict[str, float]:
+    """a - b over the same images: mean difference, its 95% confidence half-width and a's win rate.
+
+    a, b: table entries (with per_image) of two methods on one mask. Pairing removes the spread
+    between images, which dwarfs the difference between two methods of the same family.
+    """
+    d = np.asarray(a["per_image"][metric]) - np.asarray(b["per_image"][metric])
+    if len(d) < 2 or not np.all(np.isfinite(d)):
+        raise ValueError(f"paired comparison needs two or more finite per-image {metric} values")
+    return {"mean": float(d.mean()), "ci95": float(1.96 * d.std(ddof=1) / np.sqrt(len(d))),
+            "wins": float(np.mean(d > 0)), "n": len(d)}
+
+
 def evaluate(s: EvalSettings, progress: bool = True, grid_dir: Path | None = None, grid_rows: int = 6) -> dict:
     """Run every (mask, method) pair; returns per-pair mean/std of each metric, plus timings."""
     from tqdm import tqdm
     resolution = _resolution(s)
     t0 = time.perf_counter()
-    idx, images = pick_images(s.data, s.n, resolution, s.seed)
+    idx, images = pick_images(s.data, s.n, resolution, s.seed, s.skip)
     results: dict = {"settings": dataclasses.asdict(s), "resolution": resolution,
                      "images": idx.tolist(), "table": {}}
     bar = tqdm(total=len(s.masks) * len(s.methods) * s.n, unit="img", disable=not progress,
@@ -105,12 +133,12 @@ def evaluate(s: EvalSettings, progress: bool = True, grid_dir: Path | None = Non
         for method in s.methods:
             bar.set_description(f"{kind}/{method}")
             tm = time.perf_counter()
-            filled[method] = run_method(method, images, known, s, bar.update)
-            scores = [score(f, t, k) for f, t, k in zip(filled[method], images, known)]
+            filled[method], earlier = run_method(method, images, known, s, bar.update)
             results["table"].setdefault(kind, {})[method] = {
-                **{m: {"mean": float(np.mean([x[m] for x in scores])),
-                       "std": float(np.std([x[m] for x in scores]))} for m in METRICS},
-                "seconds": round(time.perf_counter() - tm, 2)}
+                **summarise(filled[method], images, known), "seconds": round(time.perf_counter() - tm, 2)}
+            if earlier:
+                results.setdefault("curve", {}).setdefault(kind, {})[method] = {
+                    k: summarise(f, images, known) for k, f in earlier.items()}
         if grid_dir is not None:
             from inpaint.eval.figures import comparison_grid
             comparison_grid(grid_dir / f"comparison_{kind}.png", images[:grid_rows], known[:grid_rows],
@@ -126,6 +154,18 @@ def _resolution(s: EvalSettings) -> int:
     from inpaint.train.checkpoint import load
     from inpaint.weights import shipped_path
     return load(s.weights or shipped_path())["spec"].resolution
+
+
+def markdown_paired(results: dict, a: str = "ours", b: str = "se") -> str:
+    """One row per mask where both methods ran: a - b in PSNR and SSIM (mean ± 95% CI, win rate)."""
+    lines = [f"| mask | PSNR {a} − {b} (dB) | {a} better (PSNR) | SSIM {a} − {b} | {a} better (SSIM) |",
+             "|---|---|---|---|---|"]
+    for kind, methods in results["table"].items():
+        if a in methods and b in methods:
+            p, q = paired(methods[a], methods[b], "psnr"), paired(methods[a], methods[b], "ssim")
+            lines.append(f"| {kind} | {p['mean']:+.3f} ± {p['ci95']:.3f} | {p['wins']:.0%} | "
+                         f"{q['mean']:+.4f} ± {q['ci95']:.4f} | {q['wins']:.0%} |")
+    return "\n".join(lines)
 
 
 def markdown_table(results: dict) -> str:

@@ -70,10 +70,10 @@ class SequentialAdjoint(nn.Module):
         return g
 
 
-def selector(start: torch.Tensor, length: int, size: int) -> torch.Tensor:
+def selector(start: torch.Tensor, length: int, size: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """One-hot rows (B, length, size): row i picks index start_b + i. Crops are S_r @ x @ S_c^T."""
     idx = start[:, None, None] + torch.arange(length, device=start.device)[None, :, None]
-    return (idx == torch.arange(size, device=start.device)[None, None, :]).to(torch.float32)
+    return (idx == torch.arange(size, device=start.device)[None, None, :]).to(dtype)
 
 
 def crop(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:

@@ -16,8 +16,12 @@ from inpaint.runtime.bundle import BUNDLE_FORMAT, MANIFEST, WEIGHTS_FILE, sha256
 ALIGN = 64   # byte alignment of each tensor in the shared weights file
 
 
-def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, log=print) -> dict:
+def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, fp16: bool = False,
+                 log=print) -> dict:
     """Export every graph of a checkpoint or weights file into the bundle directory `out`.
+
+    fp16: half-precision graphs (fp32 inputs and outputs) for strongly typed TensorRT; each
+    graph's relative error against the fp32 modules is measured, logged and kept in the manifest.
 
     The bundle is assembled in a temp directory beside `out` and moved into place at the end, so
     an interrupted export leaves no half bundle; an existing bundle is replaced only with force.
@@ -25,7 +29,8 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, l
     import onnx
     import torch
 
-    from inpaint.export.onnx_graphs import export_graph, graph_defs, n_saved
+    from inpaint.export.onnx_graphs import example_inputs, export_graph, graph_defs, n_saved
+    from inpaint.export.precision import fp16_errors
     from inpaint.train.checkpoint import load_models
 
     checkpoint, out = Path(checkpoint), Path(out)
@@ -39,20 +44,30 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, l
         raise OutputError(f"cannot write to {out.parent} ({e.strerror}); choose a writable --out") from None
     try:
         graphs = {}
-        for name, gdef in graph_defs(spec, n_saved(g)).items():
+        defs = graph_defs(spec, n_saved(g))
+        for name, gdef in defs.items():
             t0 = time.perf_counter()
             path = tmp / f"{name}.onnx"
-            export_graph(name, gdef, spec, g, d, path)
+            export_graph(name, gdef, spec, g, d, path, fp16=fp16)
             log(f"exported {name:26s} {time.perf_counter() - t0:5.1f} s  {path.stat().st_size / 2**20:6.1f} MB")
             graphs[name] = path
         t0 = time.perf_counter()
         shared = share_weights(graphs, tmp / WEIGHTS_FILE)
         log(f"weights stored once        {time.perf_counter() - t0:5.1f} s  "
             f"{(tmp / WEIGHTS_FILE).stat().st_size / 2**20:6.1f} MB ({shared} tensors shared)")
+        errors = {}
+        for name, gdef in defs.items() if fp16 else ():
+            t0 = time.perf_counter()
+            errors[name] = fp16_errors(gdef.build(g, d).eval(), example_inputs(name, spec, g, d),
+                                       graphs[name], gdef.inputs, gdef.outputs)
+            worst = max(errors[name], key=errors[name].get)
+            log(f"fp16 error {name:24s} {time.perf_counter() - t0:5.1f} s  "
+                f"max relative {errors[name][worst]:.1e} ({worst})")
         manifest = {
             "format": BUNDLE_FORMAT,
             "spec": spec.to_dict(),
-            "precision": "fp32",
+            "precision": "fp16" if fp16 else "fp32",
+            **({"fp16_error": errors} if fp16 else {}),
             "graphs": {name: {"file": p.name, "sha256": sha256_file(p), **_signature(onnx.load(p, load_external_data=False))}
                        for name, p in graphs.items()},
             "weights": {"file": WEIGHTS_FILE, "sha256": sha256_file(tmp / WEIGHTS_FILE)},

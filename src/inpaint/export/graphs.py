@@ -86,8 +86,8 @@ class CriticGraph(nn.Module):
 
     def forward(self, x, known, box, target_global, target_patch, weights):
         lam, mu = weights[0], weights[1]
-        rows = selector(box[:, 0], self.patch, self.size)
-        cols = selector(box[:, 1], self.patch, self.size)
+        rows = selector(box[:, 0], self.patch, self.size, x.dtype)
+        cols = selector(box[:, 1], self.patch, self.size, x.dtype)
         logit, g_x = self._prior(x, rows, cols, lam)
         prior = -F.softplus(logit)
         if not self.consistency:
@@ -96,7 +96,8 @@ class CriticGraph(nn.Module):
         gf, gs = self.g_trunk(xm)
         pf, ps = self.p_trunk(crop(xm, rows, cols))
         dg, dp = gf - target_global, pf - target_patch
-        consistency = (dg * dg).flatten(1).mean(1) + (dp * dp).flatten(1).mean(1)
+        # the sums of squares in fp32 even in an fp16 graph: thousands of terms overflow half precision
+        consistency = dg.float().square().flatten(1).mean(1) + dp.float().square().flatten(1).mean(1)
         g_xm = self.g_trunk.backward(gs, dg * (2 * mu / dg[0].numel())) + \
             uncrop(self.p_trunk.backward(ps, dp * (2 * mu / dp[0].numel())), rows, cols)
         return prior, consistency, g_x + known * g_xm
@@ -111,6 +112,6 @@ class FeaturesGraph(nn.Module):
         self.g_trunk, self.p_trunk = d.global_branch.trunk, d.patch_branch.trunk
 
     def forward(self, masked_y, box):
-        rows = selector(box[:, 0], self.patch, self.size)
-        cols = selector(box[:, 1], self.patch, self.size)
+        rows = selector(box[:, 0], self.patch, self.size, masked_y.dtype)
+        cols = selector(box[:, 1], self.patch, self.size, masked_y.dtype)
         return self.g_trunk(masked_y), self.p_trunk(crop(masked_y, rows, cols))

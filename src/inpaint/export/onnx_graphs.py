@@ -1,6 +1,7 @@
 """Export the graph modules to ONNX with a dynamic batch axis."""
 from __future__ import annotations
 
+import copy
 import inspect
 import warnings
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Callable
 import torch
 
 from inpaint.export.graphs import CriticGraph, FeaturesGraph, GeneratorGraph, GeneratorVJPGraph
+from inpaint.export.precision import HalfPrecision
 from inpaint.spec import ModelSpec
 
 
@@ -46,7 +48,7 @@ def example_inputs(name: str, spec: ModelSpec, g, d, batch: int = 2) -> tuple[to
     x, *saved = GeneratorGraph(g)(z)
     known = (torch.rand(batch, 1, spec.resolution, spec.resolution) > 0.3).float()
     box = torch.zeros(batch, 2, dtype=torch.int64)
-    targets = FeaturesGraph(d)(x * known, box)
+    targets = FeaturesGraph(d)(x.roll(1, 0) * known, box)   # another image's: a non-zero consistency
     if name == "generator":
         return (z,)
     if name == "generator_vjp":
@@ -61,8 +63,11 @@ def n_saved(g) -> int:
 
 
 @torch.no_grad()
-def export_graph(name: str, gdef: GraphDef, spec: ModelSpec, g, d, path: Path) -> None:
+def export_graph(name: str, gdef: GraphDef, spec: ModelSpec, g, d, path: Path, fp16: bool = False) -> None:
+    """Export one graph; with fp16 its weights and activations are half precision (fp32 I/O)."""
     module = gdef.build(g, d).eval()
+    if fp16:   # on a copy: the graph modules share their layers with g and d
+        module = HalfPrecision(copy.deepcopy(module))
     args = example_inputs(name, spec, g, d)
     batch = torch.export.Dim("batch", min=1, max=65536)
     dynamic = tuple({0: batch} if n in gdef.batch_inputs else None for n in gdef.inputs)

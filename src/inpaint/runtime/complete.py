@@ -22,6 +22,7 @@ class Completion:
     raw: np.ndarray                  # uint8 (R, R, 3) the generator's image before blending
     z: np.ndarray                    # float32 (z_dim,) the latent vector of the best restart
     report: dict = field(default_factory=dict)
+    earlier: dict[int, Picture] = field(default_factory=dict)  # k -> the completion after k iterations
 
 
 def to_model_resolution(rgb: np.ndarray, hole: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,23 +76,40 @@ class Inpainter:
         return self.complete_many([picture], [hole], on_step)[0]
 
     def complete_many(self, pictures: list[Picture], holes: list[np.ndarray],
-                      on_step: Callable | None = None) -> list[Completion]:
-        """Complete several images in one batch (each with `restarts` rows)."""
+                      on_step: Callable | None = None, keep: tuple[int, ...] = ()) -> list[Completion]:
+        """Complete several images in one batch (each with `restarts` rows).
+
+        For each k in `keep`, Completion.earlier[k] is the completion the first k iterations gave.
+        """
         t0 = time.perf_counter()
         spec, s = self.engine.spec, self.settings
         rgbs = [p.pixels if p.mode == "RGB" else np.repeat(p.pixels, 3, axis=2) for p in pictures]
         lows = [to_model_resolution(rgb, h, spec.resolution) for rgb, h in zip(rgbs, holes)]
         problem = make_problem(np.stack([y for y, _ in lows]), np.stack([k for _, k in lows]),
                                spec.patch, s.window)
-        search = optimise(self.engine, self.ops, problem.repeat(s.restarts), s, on_step=on_step)
+        search = optimise(self.engine, self.ops, problem.repeat(s.restarts), s, on_step=on_step, keep=keep)
         best = search.best_of(s.restarts)
         t1 = time.perf_counter()
-        return [self._paste(p, rgb, h, y, k, x, best, i, t1 - t0)
+        done = [self._paste(p, rgb, h, y, k, x, best, i, t1 - t0)
                 for i, (p, rgb, h, (y, k), x) in enumerate(zip(pictures, rgbs, holes, lows, best.x))]
+        for k, (xs, _) in best.kept.items():
+            for c, p, rgb, h, (y, known), x in zip(done, pictures, rgbs, holes, lows, xs):
+                c.earlier[k] = self._blend(p, rgb, h, y, known, x)[0]
+        return done
 
     def _paste(self, picture, rgb, hole, y, known, x, best: Search, i: int, search_seconds: float):
-        """Blend the completion at the model resolution, then into the hole at full resolution."""
         t0 = time.perf_counter()
+        filled, raw = self._blend(picture, rgb, hole, y, known, x)
+        report = {"loss": float(best.loss[i]), "contextual": float(best.contextual[i]),
+                  "prior": float(best.prior[i]), "consistency": float(best.consistency[i]),
+                  "iterations": best.iterations, "search_seconds": round(search_seconds, 4),
+                  "blend_seconds": round(time.perf_counter() - t0, 4)}
+        raw_u8 = np.clip(np.rint(raw), 0, 255).astype(np.uint8)
+        return Completion(filled, raw_u8, best.z[i].copy(), report)
+
+    def _blend(self, picture, rgb, hole, y, known, x) -> tuple[Picture, np.ndarray]:
+        """Blend G's image x at the model resolution, then into the hole at full resolution:
+        (the filled picture, G's image in [0, 255])."""
         raw = (x.transpose(1, 2, 0) + 1) * 127.5                        # (r, r, 3) in [0, 255]
         low = self.ops.blend(raw, (y.transpose(1, 2, 0) + 1) * 127.5, known > 0.5)
         full = rgb.astype(np.float64)
@@ -102,9 +120,4 @@ class Inpainter:
             filled = np.asarray(Image.fromarray(filled).convert("L"))[..., None]
         pixels = np.where(hole[..., None], filled, picture.pixels)
         alpha = None if picture.alpha is None else np.where(hole, np.uint8(255), picture.alpha)
-        report = {"loss": float(best.loss[i]), "contextual": float(best.contextual[i]),
-                  "prior": float(best.prior[i]), "consistency": float(best.consistency[i]),
-                  "iterations": best.iterations, "search_seconds": round(search_seconds, 4),
-                  "blend_seconds": round(time.perf_counter() - t0, 4)}
-        raw_u8 = np.clip(np.rint(raw), 0, 255).astype(np.uint8)
-        return Completion(Picture(pixels, alpha, picture.mode), raw_u8, best.z[i].copy(), report)
+        return Picture(pixels, alpha, picture.mode), raw

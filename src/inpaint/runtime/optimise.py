@@ -26,13 +26,17 @@ class Search:
     iterations: int
     seconds: float
     history: list[float] = field(default_factory=list)  # mean total loss per iteration
+    kept: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # iteration k -> (x, loss) of the best iterate among the first k, for the k asked for in `keep`
 
     def best_of(self, restarts: int) -> "Search":
         """Keep, for each image, the restart with the lowest loss (rows are image-major)."""
-        pick = self.loss.reshape(-1, restarts).argmin(1) + np.arange(len(self.loss) // restarts) * restarts
-        return Search(self.z[pick], self.x[pick], self.loss[pick], self.contextual[pick],
-                      self.prior[pick], self.consistency[pick], self.iterations, self.seconds,
-                      self.history)
+        def pick(loss):
+            return loss.reshape(-1, restarts).argmin(1) + np.arange(len(loss) // restarts) * restarts
+        p = pick(self.loss)
+        kept = {k: (x[pick(loss)], loss[pick(loss)]) for k, (x, loss) in self.kept.items()}
+        return Search(self.z[p], self.x[p], self.loss[p], self.contextual[p], self.prior[p],
+                      self.consistency[p], self.iterations, self.seconds, self.history, kept)
 
 
 def initial_z(batch: int, z_dim: int, seed: int) -> np.ndarray:
@@ -41,12 +45,14 @@ def initial_z(batch: int, z_dim: int, seed: int) -> np.ndarray:
 
 
 def optimise(engine: Engine, ops, problem: Problem, settings: InpaintSettings,
-             z: np.ndarray | None = None, on_step: Callable[[int, float], None] | None = None) -> Search:
+             z: np.ndarray | None = None, on_step: Callable[[int, float], None] | None = None,
+             keep: tuple[int, ...] = ()) -> Search:
     """Minimise contextual + lambda * prior + mu * consistency over z with Adam, clipping z to [-1, 1].
 
     Every row of `problem` is solved independently (the losses are per-sample sums), so images and
     restarts share one batch. Stops early once the mean loss improves by less than rel_tol over
-    `patience` steps.
+    `patience` steps. For each k in `keep`, Search.kept[k] holds the best iterate of the first k
+    steps (the final best where the search stopped before k): quality against iterations in one run.
     """
     t0 = time.perf_counter()
     lam, mu = settings.prior_weight, settings.consistency_weight
@@ -69,11 +75,15 @@ def optimise(engine: Engine, ops, problem: Problem, settings: InpaintSettings,
                               ("consistency", lf)):
                 getattr(best, name)[better] = new[better]
         history.append(float(loss.mean()))
+        if it in keep:
+            best.kept[it] = (best.x.copy(), best.loss.copy())
         if on_step is not None:
             on_step(it, history[-1])
         if it > settings.patience and \
                 history[-1 - settings.patience] - history[-1] < settings.rel_tol * abs(history[-1 - settings.patience]):
             break
         ops.adam(z, engine.generator_vjp(g_c + g_d), adam, settings.lr, settings.beta1, settings.beta2)
+    for k in keep:
+        best.kept.setdefault(k, (best.x.copy(), best.loss.copy()))
     best.iterations, best.seconds, best.history = it, time.perf_counter() - t0, history
     return best
