@@ -1,4 +1,4 @@
-"""inpaint-export: turn a checkpoint into a bundle of ONNX graphs for the runtime."""
+"""inpaint-export: turn a checkpoint into a bundle of ONNX graphs (and TensorRT plans) for the runtime."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,25 +8,61 @@ import click
 from inpaint.cli.common import user_errors
 
 
-@click.command(name="inpaint-export", context_settings={"help_option_names": ["-h", "--help"]})
+def _batch_sizes(ctx, param, value: str) -> list[int]:
+    try:
+        sizes = sorted({int(v) for v in value.split(",") if v.strip()})
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give batch sizes like 1,16,64") from None
+    if not sizes or sizes[0] < 1:
+        raise click.BadParameter(f"{value!r}: batch sizes must be positive")
+    return sizes
+
+
+@click.command(name="inpaint-export", context_settings={"help_option_names": ["-h", "--help"],
+                                                       "show_default": True})
 @click.argument("checkpoint", type=click.Path(path_type=Path))
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Bundle directory to write.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Bundle directory to write (not needed when CHECKPOINT is a bundle and --engine is given).")
 @click.option("--force", is_flag=True, help="Replace an existing bundle at --out.")
 @click.option("--fp16", is_flag=True,
               help="Half-precision graphs (fp32 inputs and outputs) for strongly typed TensorRT; "
                    "reports each graph's error against fp32.")
+@click.option("--engine", is_flag=True,
+              help="Also build TensorRT plans for this GPU into <bundle>/engines/<gpu>-trt<version>/.")
+@click.option("--batch-sizes", default="1,16,64", callback=_batch_sizes,
+              help="With --engine: one optimisation profile per size; batches up to the largest run.")
 @user_errors
-def main(checkpoint, out, force, fp16):
+def main(checkpoint, out, force, fp16, engine, batch_sizes):
     """Export CHECKPOINT (a training checkpoint or a weights file) as a bundle: the generator, its
     vector-Jacobian product, the critics and the feature graph as ONNX with a dynamic batch axis,
     their weights stored once in weights.bin, and manifest.json with shapes and sha256 hashes.
+    CHECKPOINT may also be an existing bundle, to build its TensorRT plans with --engine.
 
     \b
-    Example:
+    Examples:
       inpaint-export runs/celeba64/last.pt --out bundles/celeba64
-      inpaint-export runs/celeba64/last.pt --out bundles/celeba64-fp16 --fp16
+      inpaint-export runs/celeba64/last.pt --out bundles/celeba64-fp16 --fp16 --engine
+      inpaint-export bundles/celeba64 --engine --batch-sizes 1,16,256
       inpaint-rt complete face.png mask.png -o filled.png --bundle bundles/celeba64
     """
-    from inpaint.export.bundle import write_bundle
-    write_bundle(checkpoint, out, force=force, fp16=fp16, log=lambda m: click.echo(m, err=True))
+    from inpaint.errors import InpaintError
+    from inpaint.runtime.bundle import MANIFEST
+
+    log = lambda m: click.echo(m, err=True)   # noqa: E731
+    if engine:   # fail before a long export, not after it
+        from inpaint.runtime.engines.trt import import_tensorrt
+        import_tensorrt()
+    if (checkpoint / MANIFEST).is_file():
+        if not engine or fp16 or out not in (None, checkpoint):
+            raise InpaintError(f"{checkpoint} is already a bundle: give --engine (alone) to build its "
+                               "TensorRT plans, or export a checkpoint file")
+        out = checkpoint
+    else:
+        if out is None:
+            raise InpaintError("give --out DIR: where to write the bundle")
+        from inpaint.export.bundle import write_bundle
+        write_bundle(checkpoint, out, force=force, fp16=fp16, log=log)
+    if engine:
+        from inpaint.export.trt_builder import build_plans
+        log(f"plans in {build_plans(out, batch_sizes, log=log)}")
     click.echo(str(out))

@@ -31,15 +31,18 @@ def main():
 @click.option("--masks", "masks_dir", type=click.Path(path_type=Path),
               help="With --batch: directory of masks with the same file names (any image suffix).")
 @click.option("--invert-mask", is_flag=True, help="The mask's black pixels are the hole instead of its white.")
-@click.option("--backend", type=click.Choice(["auto", "ort", "torch"]), default="auto",
-              help="ort: the exported graphs on ONNX Runtime; torch: eager PyTorch; auto: ort where "
-                   "onnxruntime is installed and no --weights or CUDA --device is given.")
-@click.option("--bundle", type=click.Path(path_type=Path), help="Bundle for --backend ort [default: the shipped celeba64].")
+@click.option("--backend", type=click.Choice(["auto", "trt", "ort", "torch"]), default="auto",
+              help="trt: the bundle's TensorRT plans for this GPU; ort: the exported graphs on ONNX "
+                   "Runtime; torch: eager PyTorch (the reference; needs --weights or the shipped model); "
+                   "auto: TensorRT, else ONNX Runtime on CUDA, else on the CPU (torch with --weights).")
+@click.option("--bundle", type=click.Path(path_type=Path),
+              help="Bundle for trt and ort [default: the shipped celeba64].")
 @click.option("--weights", type=click.Path(path_type=Path), help="Weights for --backend torch [default: the shipped celeba64].")
 @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Adam steps on z at most [default: 1000].")
 @click.option("--restarts", type=click.IntRange(min=1), default=None, help="Random starts per image [default: 4].")
 @click.option("--seed", type=int, default=0)
-@click.option("--device", default="cpu", help="cpu, cuda or cuda:N.")
+@click.option("--device", default=None,
+              help="cpu, cuda or cuda:N [default: a GPU where the backend uses one, else cpu].")
 @click.option("--report", type=click.Path(path_type=Path), help="Write losses and timings as JSON here.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
@@ -72,7 +75,7 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
     defaults = InpaintSettings()
     settings = InpaintSettings(iterations=iterations or defaults.iterations,
                                restarts=restarts or defaults.restarts, seed=seed)
-    inpainter = _inpainter(backend, bundle, weights, device, settings)
+    inpainter = _inpainter(backend, bundle, weights, device, settings, quiet)
     t_loaded = time.perf_counter()
 
     from tqdm import tqdm
@@ -90,7 +93,7 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
         for i, c in zip(chunk, done):
             write_image(jobs[i][2], c.picture)
             records.append({"image": str(jobs[i][0]), "out": str(jobs[i][2]), **c.report})
-    summary = {"settings": settings.__dict__, "engine": inpainter.engine.name, "device": device,
+    summary = {"settings": settings.__dict__, "engine": inpainter.engine.name, "device": _where(inpainter.engine, device),
                "images": records, "load_seconds": round(t_loaded - t_start, 4),
                "total_seconds": round(time.perf_counter() - t_start, 4)}
     if report:
@@ -141,26 +144,34 @@ def _load(image: Path, mask: Path | None, invert: bool):
     return picture, hole
 
 
-def _inpainter(backend, bundle, weights, device, settings):
+def _where(engine, device) -> str:
+    """Where the engine runs, for the report."""
+    if getattr(engine, "gpu", None):
+        return engine.gpu
+    if "CUDAExecutionProvider" in getattr(engine, "providers", ()):
+        return "cuda"
+    return device or "cpu"
+
+
+def _inpainter(backend, bundle, weights, device, settings, quiet=False):
+    from inpaint.runtime.backends import choose
     from inpaint.runtime.complete import Inpainter
-    if backend == "auto":
-        import importlib.util
-        wants_torch = weights is not None or device != "cpu"
-        has_ort = importlib.util.find_spec("onnxruntime") is not None
-        backend = "torch" if wants_torch or not has_ort else "ort"
-    if backend == "ort":
-        if weights is not None:
-            raise click.UsageError("--weights is for --backend torch; give --bundle DIR for ort")
-        if device != "cpu":
-            raise InpaintError(f"--backend ort runs on the CPU here; for --device {device} use --backend torch")
-        return Inpainter.from_bundle(bundle, settings)
-    if bundle is not None:
-        raise click.UsageError("--bundle is for --backend ort; give --weights FILE for torch")
+    from inpaint.weights import shipped_bundle
+    if bundle is not None and weights is not None:
+        raise click.UsageError("give either --bundle (trt, ort) or --weights (torch), not both")
+    if backend == "torch" and bundle is not None:
+        raise click.UsageError("--bundle is for --backend trt or ort; give --weights FILE for torch")
+    choice = choose(backend, device, Path(bundle) if bundle else shipped_bundle(), weights)
+    if choice.note and not quiet:
+        click.echo(f"note: {choice.note}", err=True)
+    if choice.backend != "torch":
+        return Inpainter.from_bundle(bundle, settings, backend=choice.backend, providers=choice.providers)
     try:
         import torch
     except ImportError:
         raise InpaintError("--backend torch needs PyTorch: pip install 'inpaint[train]', "
                            "or use --backend ort") from None
+    device = device or "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InpaintError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu")
     return Inpainter.from_weights(weights, device, settings)

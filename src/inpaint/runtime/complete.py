@@ -65,12 +65,18 @@ class Inpainter:
         return cls(TorchEngine.from_weights(path or shipped_path(), device), settings=settings)
 
     @classmethod
-    def from_bundle(cls, path=None, settings: InpaintSettings = InpaintSettings(), threads: int | None = None):
-        """An Inpainter on ONNX Runtime, from a bundle directory (default: the shipped bundle)."""
+    def from_bundle(cls, path=None, settings: InpaintSettings = InpaintSettings(), threads: int | None = None,
+                    backend: str = "ort", providers: tuple[str, ...] | None = None):
+        """An Inpainter on a bundle (default: the shipped one): ONNX Runtime (with `providers`,
+        default the CPU) or TensorRT (backend "trt", the plans for this GPU)."""
         from inpaint.runtime.bundle import load_bundle
-        from inpaint.runtime.engines.ort import OrtEngine
         from inpaint.weights import shipped_bundle
-        return cls(OrtEngine(load_bundle(path or shipped_bundle()), threads), settings=settings)
+        bundle = load_bundle(path or shipped_bundle())
+        if backend == "trt":
+            from inpaint.runtime.engines.trt import TrtEngine
+            return cls(TrtEngine(bundle), settings=settings)
+        from inpaint.runtime.engines.ort import OrtEngine
+        return cls(OrtEngine(bundle, threads, list(providers) if providers else None), settings=settings)
 
     def complete(self, picture: Picture, hole: np.ndarray, on_step: Callable | None = None) -> Completion:
         return self.complete_many([picture], [hole], on_step)[0]

@@ -1,0 +1,61 @@
+"""Build TensorRT plans from a bundle's ONNX graphs: strongly typed, one profile per batch size.
+
+TensorRT 10.12+ builds strongly typed networks only (the layer precisions are the graph's own:
+fp32 bundles give fp32 plans, `--fp16` bundles fp16 ones). Plans go to engines/<gpu>-trt<version>/
+with plans.json; a timing cache there makes rebuilds fast.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from inpaint.atomic import write_atomic
+from inpaint.runtime.bundle import load_bundle
+from inpaint.runtime.engines.trt_plans import (PLANS_META, input_shapes, plans_dir, plans_meta,
+                                               profile_ranges)
+from inpaint.runtime.engines.trt import import_tensorrt
+
+TIMING_CACHE = "timing.cache"
+
+
+def build_plans(bundle_root: str | Path, batch_sizes: list[int], device: int = 0, log=print) -> Path:
+    """Build a plan for every graph of the bundle for this GPU; returns the plans directory."""
+    trt = import_tensorrt()
+    from inpaint.runtime import cuda
+
+    bundle = load_bundle(bundle_root)
+    gpu_name, capability = cuda.gpu(device)
+    out = plans_dir(bundle.root, gpu_name, trt.__version__)
+    out.mkdir(parents=True, exist_ok=True)
+    ranges = profile_ranges(batch_sizes)
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    cache_path = out / TIMING_CACHE
+    cache = builder.create_builder_config().create_timing_cache(
+        cache_path.read_bytes() if cache_path.is_file() else b"")
+    for name in bundle.manifest["graphs"]:
+        t0 = time.perf_counter()
+        config = builder.create_builder_config()     # one per graph: profiles accumulate in a config
+        config.set_timing_cache(cache, False)        # shared: tactics timed once serve every graph
+        network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+        parser = trt.OnnxParser(network, logger)
+        if not parser.parse_from_file(str(bundle.graph_path(name))):
+            errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+            raise RuntimeError(f"TensorRT cannot parse {bundle.graph_path(name)}: {errors}")
+        for lo, opt, hi in ranges:
+            profile = builder.create_optimization_profile()
+            low, best, high = (input_shapes(bundle.graph_io(name), b) for b in (lo, opt, hi))
+            for tensor in low:
+                profile.set_shape(tensor, low[tensor], best[tensor], high[tensor])
+            config.add_optimization_profile(profile)
+        plan = builder.build_serialized_network(network, config)
+        if plan is None:
+            raise RuntimeError(f"TensorRT could not build {name} (see its log above)")
+        path = out / f"{name}.plan"
+        write_atomic(path, lambda tmp: tmp.write_bytes(bytes(plan)))
+        log(f"built {name:26s} {time.perf_counter() - t0:6.1f} s  {path.stat().st_size / 2**20:6.1f} MB")
+    write_atomic(cache_path, lambda tmp: tmp.write_bytes(bytes(cache.serialize())))
+    meta = plans_meta(bundle, gpu_name, capability, trt.__version__, batch_sizes)
+    write_atomic(out / PLANS_META, lambda tmp: tmp.write_text(json.dumps(meta, indent=2)))
+    return out

@@ -1,0 +1,100 @@
+"""Which engine runs a completion: what `--backend auto` picks, and why.
+
+auto prefers TensorRT (tensorrt and cuda-python installed, a GPU, and plans for it in the bundle),
+then ONNX Runtime on CUDA (onnxruntime-gpu), then ONNX Runtime on the CPU. Weights files (not
+bundles) only run on eager PyTorch. Nothing here imports torch.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from inpaint.errors import InpaintError
+
+BACKENDS = ("auto", "trt", "ort", "torch")
+
+
+@dataclass(frozen=True)
+class Choice:
+    backend: str                       # "trt", "ort" or "torch"
+    providers: tuple[str, ...] = ()    # ONNX Runtime execution providers, in order of preference
+    note: str = ""                     # why auto passed over a faster backend, for the user
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def ort_providers() -> tuple[str, ...]:
+    import onnxruntime as ort
+    available = ort.get_available_providers()
+    return tuple(p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available)
+
+
+def trt_ready(bundle_root: Path) -> str:
+    """'' when TensorRT can run this bundle here, else the reason it cannot."""
+    if not (_installed("tensorrt") and _installed("cuda")):
+        return "tensorrt or cuda-python is not installed"
+    try:
+        import tensorrt
+
+        from inpaint.runtime import cuda
+        from inpaint.runtime.bundle import load_bundle
+        from inpaint.runtime.engines.trt_plans import load_plans_meta
+        load_plans_meta(load_bundle(bundle_root, verify=False), cuda.gpu()[0], tensorrt.__version__)
+    except InpaintError as e:
+        return str(e)
+    return ""
+
+
+def choose(backend: str, device: str | None, bundle_root: Path, weights: Path | None) -> Choice:
+    """Resolve --backend, --device and the model files into one engine to build.
+
+    device None lets the backend decide (a GPU where one is used). Raises InpaintError when the
+    combination cannot work, naming the fix.
+    """
+    if backend not in BACKENDS:
+        raise InpaintError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    cpu_only = device == "cpu"
+    if weights is not None:
+        if backend not in ("auto", "torch"):
+            raise InpaintError(f"--weights is for --backend torch; give --bundle DIR for {backend}")
+        return Choice("torch")
+    if backend == "auto":
+        has_ort = _installed("onnxruntime")
+        if cpu_only:
+            return Choice("ort", ("CPUExecutionProvider",)) if has_ort else Choice("torch")
+        reason = trt_ready(bundle_root)
+        if not reason:
+            return Choice("trt")
+        note = f"not using TensorRT: {reason}" if _installed("tensorrt") else ""
+        if has_ort and "CUDAExecutionProvider" in ort_providers():
+            return Choice("ort", ("CUDAExecutionProvider", "CPUExecutionProvider"), note)
+        if device is not None:          # a CUDA device asked for: eager PyTorch can use it
+            return Choice("torch", note=note)
+        if not has_ort:
+            return Choice("torch", note="onnxruntime is not installed; running eager PyTorch")
+        return Choice("ort", ("CPUExecutionProvider",), note)
+    if backend == "trt":
+        if cpu_only:
+            raise InpaintError("--backend trt runs on a GPU; drop --device cpu or use --backend ort")
+        reason = trt_ready(bundle_root)
+        if reason:
+            raise InpaintError(reason if "inpaint-export" in reason else
+                               f"--backend trt cannot run: {reason}; use --backend ort")
+        return Choice("trt")
+    if backend == "ort":
+        if not _installed("onnxruntime"):
+            raise InpaintError("onnxruntime is not installed: pip install onnxruntime")
+        providers = ort_providers()
+        if device is not None and device.startswith("cuda"):
+            if "CUDAExecutionProvider" not in providers:
+                raise InpaintError("--device cuda with --backend ort needs onnxruntime-gpu "
+                                   "(pip install onnxruntime-gpu); or use --device cpu")
+            return Choice("ort", providers)
+        return Choice("ort", ("CPUExecutionProvider",))
+    return Choice("torch")

@@ -1,0 +1,84 @@
+"""The few CUDA runtime calls the TensorRT engine needs, through cuda-python (no torch, no pycuda).
+
+Every call returns an error code first; `check` turns a failure into an InpaintError naming the
+call, so a missing driver or an exhausted GPU reads as one line, not a traceback.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from inpaint.errors import InpaintError
+
+
+def _cudart():
+    try:
+        from cuda.bindings import runtime   # cuda-python 12.6 and later
+    except ImportError:
+        try:
+            from cuda import cudart as runtime
+        except ImportError:
+            raise InpaintError("cuda-python is not installed: pip install 'inpaint[gpu]'") from None
+    return runtime
+
+
+def check(result, call: str):
+    """Unpack (err, *values) from a cuda-python call, raising on an error code."""
+    rt = _cudart()
+    err, *values = result if isinstance(result, tuple) else (result,)
+    if err != rt.cudaError_t.cudaSuccess:
+        raise InpaintError(f"CUDA call {call} failed: {rt.cudaGetErrorName(err)[1].decode()}; "
+                           "check the GPU and its driver (nvidia-smi)")
+    return values[0] if len(values) == 1 else tuple(values) or None
+
+
+def gpu(device: int = 0) -> tuple[str, tuple[int, int]]:
+    """(name, compute capability) of a CUDA device."""
+    rt = _cudart()
+    props = check(rt.cudaGetDeviceProperties(device), "cudaGetDeviceProperties")
+    name = props.name.decode() if isinstance(props.name, bytes) else str(props.name)
+    return name.rstrip("\x00"), (int(props.major), int(props.minor))
+
+
+class Stream:
+    def __init__(self):
+        self._rt = _cudart()
+        self.handle = check(self._rt.cudaStreamCreate(), "cudaStreamCreate")
+
+    def synchronize(self) -> None:
+        check(self._rt.cudaStreamSynchronize(self.handle), "cudaStreamSynchronize")
+
+    def __int__(self) -> int:
+        return int(self.handle)
+
+
+class DeviceBuffer:
+    """nbytes of device memory; copies to and from contiguous numpy arrays on a stream."""
+
+    def __init__(self, nbytes: int):
+        self._rt = _cudart()
+        self.nbytes = int(nbytes)
+        self.ptr = check(self._rt.cudaMalloc(max(self.nbytes, 1)), "cudaMalloc")
+
+    def upload(self, array: np.ndarray, stream: Stream) -> None:
+        array = np.ascontiguousarray(array)
+        if array.nbytes > self.nbytes:
+            raise ValueError(f"{array.nbytes} bytes do not fit a buffer of {self.nbytes}")
+        check(self._rt.cudaMemcpyAsync(self.ptr, array.ctypes.data, array.nbytes,
+                                       self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice, stream.handle),
+              "cudaMemcpyAsync")
+
+    def download(self, out: np.ndarray, stream: Stream) -> np.ndarray:
+        if not out.flags.c_contiguous or out.nbytes > self.nbytes:
+            raise ValueError("download needs a contiguous array no larger than the buffer")
+        check(self._rt.cudaMemcpyAsync(out.ctypes.data, self.ptr, out.nbytes,
+                                       self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream.handle),
+              "cudaMemcpyAsync")
+        return out
+
+    def free(self) -> None:
+        if self.ptr is not None:
+            check(self._rt.cudaFree(self.ptr), "cudaFree")
+            self.ptr = None
+
+    def __int__(self) -> int:
+        return int(self.ptr)

@@ -1,0 +1,64 @@
+"""The Engine interface on top of the exported graphs, whatever runs them (ONNX Runtime, TensorRT).
+
+A subclass only says how to run one graph: `_run(name, feeds) -> outputs`, with numpy arrays
+named as in the bundle's manifest. Which graph serves which call, what the generator keeps for
+its VJP and the unused inputs of the critics live here, once for every runtime.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from inpaint.runtime.bundle import Bundle
+
+
+def critic_graph(prior: str, consistency_weight: float) -> str:
+    """The bundle graph for a prior kind, with the consistency term only where it is weighted."""
+    if prior == "global":
+        return "critic_global"
+    return "critic_joint_consistency" if consistency_weight else "critic_joint"
+
+
+class GraphEngine:
+    name = "graphs"
+
+    def __init__(self, bundle: Bundle):
+        self.bundle, self.spec = bundle, bundle.spec
+        self._saved: list[np.ndarray] = []
+        self._x: np.ndarray | None = None
+        self._zeros: dict = {}
+
+    def _run(self, name: str, feeds: dict) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def generator(self, z: np.ndarray) -> np.ndarray:
+        x, *self._saved = self._run("generator", {"z": np.ascontiguousarray(z, np.float32)})
+        self._x = x
+        return x
+
+    def generator_vjp(self, g_x: np.ndarray) -> np.ndarray:
+        feeds = {f"saved{i}": s for i, s in enumerate(self._saved)}
+        feeds.update(x=self._x, g_x=np.ascontiguousarray(g_x, np.float32))
+        return self._run("generator_vjp", feeds)[0]
+
+    def target_features(self, masked_y: np.ndarray, box: np.ndarray):
+        return tuple(self._run("features", {"masked_y": np.ascontiguousarray(masked_y, np.float32),
+                                            "box": np.ascontiguousarray(box, np.int64)}))
+
+    def critic(self, x, known, box, target, prior, prior_weight, consistency_weight):
+        name = critic_graph(prior, consistency_weight)
+        if target is None:
+            target = self._zero_targets(name, x.shape[0])
+        feeds = {"x": np.ascontiguousarray(x, np.float32), "known": np.ascontiguousarray(known, np.float32),
+                 "box": np.ascontiguousarray(box, np.int64), "target_global": target[0],
+                 "target_patch": target[1],
+                 "weights": np.array([prior_weight, consistency_weight], np.float32)}
+        prior_loss, consistency, g_x = self._run(name, feeds)
+        return prior_loss, consistency, g_x
+
+    def _zero_targets(self, name: str, batch: int):
+        """The critics without the consistency term still take (unused) target inputs."""
+        if batch not in self._zeros:
+            shapes = {i["name"]: i["shape"][1:] for i in self.bundle.graph_io(name)["inputs"]}
+            self._zeros[batch] = tuple(np.zeros((batch, *shapes[k]), np.float32)
+                                       for k in ("target_global", "target_patch"))
+        return self._zeros[batch]

@@ -1,0 +1,91 @@
+"""TensorRT engine: the bundle's plans for this GPU, run with execute_async_v3 on device buffers.
+
+Only `_run` is TensorRT's: the Engine calls, the feeds they build and the outputs they read are
+GraphEngine's, the same code that drives ONNX Runtime. Plans come from `inpaint-export --engine`
+and are checked against this GPU, this TensorRT and the bundle's graphs before any is loaded.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from inpaint.runtime.bundle import Bundle, BundleError
+from inpaint.runtime.engines.graphs import GraphEngine
+from inpaint.runtime.engines.trt_plans import input_shapes, load_plans_meta, profile_for
+
+
+def import_tensorrt():
+    try:
+        import tensorrt
+    except ImportError:
+        raise BundleError("tensorrt is not installed: install TensorRT 10 or 11 for your CUDA "
+                          "(pip install 'inpaint[trt]' where NVIDIA's wheels are reachable), or use "
+                          "--backend ort") from None
+    return tensorrt
+
+
+class TrtEngine(GraphEngine):
+    name = "trt"
+
+    def __init__(self, bundle: Bundle, device: int = 0):
+        super().__init__(bundle)
+        from inpaint.runtime import cuda
+        self._trt, self._cuda = import_tensorrt(), cuda
+        self.gpu, self.compute_capability = cuda.gpu(device)
+        self.root, self.meta = load_plans_meta(bundle, self.gpu, self._trt.__version__)
+        self.ranges = [tuple(r) for r in self.meta["profiles"]]
+        self._logger = self._trt.Logger(self._trt.Logger.WARNING)
+        self._runtime = self._trt.Runtime(self._logger)
+        self._stream = cuda.Stream()
+        self._graphs: dict = {}      # name -> (engine, one execution context per profile)
+        self._buffers: dict = {}     # (graph, tensor) -> DeviceBuffer sized for the largest batch
+
+    def _load(self, name: str):
+        if name not in self._graphs:
+            path = self.root / self.meta["graphs"][name]["plan"]
+            engine = self._runtime.deserialize_cuda_engine(path.read_bytes())
+            if engine is None:
+                raise BundleError(f"TensorRT cannot load {path} (corrupt, or built by another TensorRT); "
+                                  "rebuild it with inpaint-export --engine")
+            contexts = []
+            for profile in range(len(self.ranges)):
+                context = engine.create_execution_context()
+                context.set_optimization_profile_async(profile, int(self._stream))
+                contexts.append(context)
+            self._graphs[name] = (engine, contexts)
+        return self._graphs[name]
+
+    def _buffer(self, graph: str, tensor: str, nbytes: int):
+        buf = self._buffers.get((graph, tensor))
+        if buf is None or buf.nbytes < nbytes:
+            if buf is not None:
+                buf.free()
+            buf = self._buffers[(graph, tensor)] = self._cuda.DeviceBuffer(nbytes)
+        return buf
+
+    def _run(self, name: str, feeds: dict) -> list[np.ndarray]:
+        trt = self._trt
+        engine, contexts = self._load(name)
+        io = self.bundle.graph_io(name)
+        batch = next(feeds[i["name"]].shape[0] for i in io["inputs"] if i["shape"][0] == "batch")
+        context = contexts[profile_for(batch, self.ranges)]
+        for tensor, shape in input_shapes(io, batch).items():
+            array = np.ascontiguousarray(feeds[tensor], trt.nptype(engine.get_tensor_dtype(tensor)))
+            if array.shape != shape:
+                raise ValueError(f"{name}: input {tensor} has shape {array.shape}, expected {shape}")
+            context.set_input_shape(tensor, shape)
+            buf = self._buffer(name, tensor, array.nbytes)
+            buf.upload(array, self._stream)
+            context.set_tensor_address(tensor, int(buf))
+        outputs = []
+        for out in io["outputs"]:
+            tensor = out["name"]
+            array = np.empty(tuple(context.get_tensor_shape(tensor)), trt.nptype(engine.get_tensor_dtype(tensor)))
+            buf = self._buffer(name, tensor, array.nbytes)
+            context.set_tensor_address(tensor, int(buf))
+            outputs.append((array, buf))
+        if not context.execute_async_v3(int(self._stream)):
+            raise BundleError(f"TensorRT failed to run {name} at batch {batch}")
+        for array, buf in outputs:
+            buf.download(array, self._stream)
+        self._stream.synchronize()
+        return [array for array, _ in outputs]

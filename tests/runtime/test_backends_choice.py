@@ -1,0 +1,72 @@
+"""--backend auto and its explicit forms, with what is installed and built faked."""
+from pathlib import Path
+
+import pytest
+
+from inpaint.errors import InpaintError
+from inpaint.runtime import backends
+
+
+@pytest.fixture
+def machine(monkeypatch):
+    """Set what this machine has: modules installed, ORT providers, TensorRT plans for its GPU."""
+    state = {"modules": {"onnxruntime"}, "providers": ("CPUExecutionProvider",), "plans": False}
+    monkeypatch.setattr(backends, "_installed", lambda m: m in state["modules"])
+    monkeypatch.setattr(backends, "ort_providers", lambda: state["providers"])
+    monkeypatch.setattr(backends, "trt_ready", lambda root: "" if state["plans"] and "tensorrt" in
+                        state["modules"] else "bundle has no TensorRT plans for GPU X; build them with "
+                        "inpaint-export ... --engine")
+    return state
+
+
+B = Path("bundle")
+
+
+def test_cpu_machine_gets_onnx_runtime_on_the_cpu(machine):
+    c = backends.choose("auto", None, B, None)
+    assert (c.backend, c.providers, c.note) == ("ort", ("CPUExecutionProvider",), "")
+
+
+def test_auto_prefers_tensorrt_then_ort_cuda_then_cpu(machine):
+    machine["modules"] |= {"tensorrt", "cuda"}
+    machine["providers"] = ("CUDAExecutionProvider", "CPUExecutionProvider")
+    machine["plans"] = True
+    assert backends.choose("auto", None, B, None).backend == "trt"
+    machine["plans"] = False
+    c = backends.choose("auto", None, B, None)
+    assert c.backend == "ort" and c.providers[0] == "CUDAExecutionProvider"
+    assert "not using TensorRT" in c.note and "inpaint-export" in c.note
+    machine["providers"] = ("CPUExecutionProvider",)
+    assert backends.choose("auto", None, B, None).providers == ("CPUExecutionProvider",)
+    # --device cpu keeps everything on the CPU even where TensorRT could run
+    machine["plans"] = True
+    assert backends.choose("auto", "cpu", B, None) == backends.Choice("ort", ("CPUExecutionProvider",))
+
+
+def test_auto_with_a_cuda_device_and_no_gpu_runtime_falls_back_to_torch(machine):
+    assert backends.choose("auto", "cuda", B, None).backend == "torch"
+
+
+def test_weights_mean_torch(machine):
+    assert backends.choose("auto", None, B, Path("w.pt")).backend == "torch"
+    with pytest.raises(InpaintError, match="--weights is for --backend torch"):
+        backends.choose("ort", None, B, Path("w.pt"))
+
+
+def test_explicit_backends_say_what_is_missing(machine):
+    with pytest.raises(InpaintError, match="inpaint-export"):
+        backends.choose("trt", None, B, None)
+    with pytest.raises(InpaintError, match="runs on a GPU"):
+        backends.choose("trt", "cpu", B, None)
+    with pytest.raises(InpaintError, match="onnxruntime-gpu"):
+        backends.choose("ort", "cuda", B, None)
+    machine["modules"] = set()
+    with pytest.raises(InpaintError, match="pip install onnxruntime"):
+        backends.choose("ort", None, B, None)
+    assert backends.choose("auto", None, B, None).note.startswith("onnxruntime is not installed")
+
+
+def test_trt_ready_without_tensorrt_names_it():
+    if backends._installed("tensorrt"):
+        pytest.skip("tensorrt is installed here")
+    assert "not installed" in backends.trt_ready(B)

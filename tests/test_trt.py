@@ -1,0 +1,58 @@
+"""TensorRT: build plans for the tiny bundle and run them against ONNX Runtime (where tensorrt imports)."""
+import numpy as np
+import pytest
+
+trt = pytest.importorskip("tensorrt", reason="tensorrt is not installed (it runs on GPU machines)")
+
+from inpaint.masks import make_mask  # noqa: E402
+from inpaint.runtime.bundle import BundleError, load_bundle  # noqa: E402
+from inpaint.runtime.engines.ort import OrtEngine  # noqa: E402
+from inpaint.runtime.optimise import initial_z  # noqa: E402
+from inpaint.runtime.problem import make_problem  # noqa: E402
+
+pytestmark = [pytest.mark.trt, pytest.mark.gpu]
+
+
+@pytest.fixture(scope="module")
+def built(tiny_bundle, tmp_path_factory):
+    import shutil
+
+    from inpaint.export.trt_builder import build_plans
+    root = tmp_path_factory.mktemp("trt") / "tiny"
+    shutil.copytree(tiny_bundle, root)
+    lines = []
+    plans = build_plans(root, [1, 4], log=lines.append)
+    return root, plans, lines
+
+
+def test_plans_and_their_record(built):
+    import json
+    root, plans, lines = built
+    meta = json.loads((plans / "plans.json").read_text())
+    assert meta["tensorrt"] == trt.__version__ and meta["profiles"] == [[1, 1, 1], [2, 4, 4]]
+    assert all((plans / g["plan"]).stat().st_size > 0 for g in meta["graphs"].values())
+    assert (plans / "timing.cache").stat().st_size > 0 and len(lines) == len(meta["graphs"])
+
+
+@pytest.mark.parametrize("batch", [1, 3, 4])
+def test_trt_engine_matches_onnx_runtime(built, batch):
+    from inpaint.runtime.engines.trt import TrtEngine
+    bundle = load_bundle(built[0])
+    engines = TrtEngine(bundle), OrtEngine(bundle, threads=1)
+    z = initial_z(batch, 100, batch)
+    y = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, 64, 64)).astype(np.float32)
+    p = make_problem(y, np.stack([make_mask("pattern", 64, i) for i in range(batch)]), 32)
+    outs = []
+    for e in engines:
+        x = e.generator(z)
+        t = e.target_features(p.y * p.known, p.box)
+        lp, lf, g_x = e.critic(x, p.known, p.box, t, "joint", 0.003, 0.1)
+        outs.append((x, lp, lf, g_x, e.generator_vjp(g_x)))
+    for a, b in zip(*outs):     # TensorRT may use TF32 for fp32 convolutions
+        assert np.linalg.norm(a - b) <= 5e-3 * np.linalg.norm(b) + 1e-12
+
+
+def test_batch_beyond_the_profiles_is_refused(built):
+    from inpaint.runtime.engines.trt import TrtEngine
+    with pytest.raises(BundleError, match="larger than the TensorRT plans allow"):
+        TrtEngine(load_bundle(built[0])).generator(initial_z(5, 100, 0))
