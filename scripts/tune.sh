@@ -20,4 +20,6 @@ run ours_l2_mu0    --methods ours --norm l2 --consistency-weight 0
 run ours_l1_mu1    --methods ours --norm l1 --consistency-weight 1
 run ours_l1_mu10   --methods ours --norm l1 --consistency-weight 10
 run ours_l1_mu100  --methods ours --norm l1 --consistency-weight 100
+run ours_l1_mu30   --methods ours --norm l1 --consistency-weight 30
+run ours_l1_mu300  --methods ours --norm l1 --consistency-weight 300
 echo "$(date +%T) done" >&2
