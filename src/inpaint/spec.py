@@ -56,7 +56,7 @@ class InpaintSettings:
     beta1: float = 0.9
     beta2: float = 0.999
     prior_weight: float = 0.003     # lambda on the prior loss log(1 - D(G(z)))
-    consistency_weight: float = 0.0  # mu on the feature consistency loss between M*G(z) and M*y
+    consistency_weight: float = 30.0  # mu on the feature consistency loss between M*G(z) and M*y (tuned on val)
     prior: str = "joint"       # "joint": fused D + PD score (ours); "global": D's own head (SE)
     norm: str = "l1"           # contextual loss: "l1" (Yeh et al.) or "l2" (the paper)
     window: int = 7            # importance-weight window

@@ -1,0 +1,33 @@
+"""Paired comparison of inpaint-eval runs on the same images: each run's GAN method against a base.
+
+    python scripts/compare_runs.py DIR [BASE]     (BASE: a run name in DIR, default se_l1)
+
+Prints one markdown row per run and mask: PSNR and SSIM, and their difference from BASE over the
+same images (mean ± 95% confidence half-width).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from inpaint.eval.harness import paired
+
+
+def main() -> None:
+    folder = Path(sys.argv[1])
+    runs = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    base = runs[sys.argv[2] if len(sys.argv) > 2 else "se_l1"]
+    print("| run | mask | PSNR (dB) | SSIM | PSNR − base (dB) | SSIM − base |")
+    print("|---|---|---|---|---|---|")
+    for kind in ("center", "pattern"):
+        b = next(iter(base["table"][kind].values()))
+        for name, run in runs.items():
+            for entry in run["table"].get(kind, {}).values():
+                p, q = paired(entry, b, "psnr"), paired(entry, b, "ssim")
+                print(f"| {name} | {kind} | {entry['psnr']['mean']:.2f} | {entry['ssim']['mean']:.4f} | "
+                      f"{p['mean']:+.3f} ± {p['ci95']:.3f} | {q['mean']:+.4f} ± {q['ci95']:.4f} |")
+
+
+if __name__ == "__main__":
+    main()
