@@ -8,6 +8,7 @@ same images (mean ± 95% confidence half-width).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from inpaint.eval.harness import paired
 
 def main() -> None:
     folder = Path(sys.argv[1])
-    runs = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    def natural(p: Path):      # ours_l1_mu30 before ours_l1_mu100
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.stem)]
+    runs = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"), key=natural)}
     base = runs[sys.argv[2] if len(sys.argv) > 2 else "se_l1"]
     print("| run | mask | PSNR (dB) | SSIM | PSNR − base (dB) | SSIM − base |")
     print("|---|---|---|---|---|---|")
