@@ -57,6 +57,8 @@ def quality_curve(path: Path, results: dict) -> None:
             for i, (method, row) in enumerate(t for t in table.items() if t[0] not in curve[kind]):
                 ax.axhline(row[metric]["mean"], ls="--", lw=1, color=f"C{i + len(curve[kind])}", label=method)
             ax.set_xscale("log")
+            ax.set_xticks(its, [str(k) for k in its], minor=False)
+            ax.minorticks_off()
             ax.set_xlabel("Adam iterations on z")
             ax.set_ylabel(label)
             ax.set_title(f"{kind} mask, {len(results['images'])} images")
