@@ -154,3 +154,15 @@ def test_fp16_graphs_stay_close_to_fp32_autograd(fp16_bundle, prior, lam, mu):
         if np.abs(b).max() > 0:
             assert _rel(a, b) < FP16_TOLERANCE
     assert _rel(half.generator_vjp(out32[2]), ref.generator_vjp(out32[2])) < FP16_TOLERANCE
+
+
+def test_small_batches_run_on_one_thread_unless_told(bundle_dir):
+    from inpaint.runtime.engines.ort import SINGLE_THREAD_BELOW
+    e = OrtEngine(load_bundle(bundle_dir))
+    z = initial_z(SINGLE_THREAD_BELOW, 100, 0)
+    small, large = e.generator(z[:2]), e.generator(z)
+    np.testing.assert_allclose(small, large[:2], atol=1e-5)      # same result on either pool
+    assert set(e._sessions) == {("generator", 1), ("generator", None)}
+    fixed = OrtEngine(load_bundle(bundle_dir), threads=2)
+    fixed.generator(initial_z(2, 100, 0))
+    assert set(fixed._sessions) == {("generator", 2)}
