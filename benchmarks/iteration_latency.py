@@ -47,6 +47,7 @@ def main() -> None:
     ap.add_argument("--batch", default="1,16,64")
     ap.add_argument("--iterations", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=OUT, help="JSON file for the results")
     ap.add_argument("--ort-threads", default="1,2", help="ONNX Runtime intra-op thread counts to measure")
     ap.add_argument("--consistency", type=float, default=InpaintSettings().consistency_weight,
                     help="mu: 0 leaves the consistency term out")
@@ -83,8 +84,8 @@ def main() -> None:
                           "platform": platform.platform()},
               "versions": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
               "consistency_weight": args.consistency, "rows": rows}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
     ort_names = [n for n in engines if n.startswith("ort")]
     print("| batch | " + " | ".join(f"ORT {n[3:]} thread(s): median (p25-p75) ms" for n in ort_names)
           + f" | eager torch, {args.threads} threads: median (p25-p75) ms | best ORT / torch |")

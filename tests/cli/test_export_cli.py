@@ -23,7 +23,9 @@ def test_engine_without_tensorrt_says_so_before_exporting(tiny_weights, tmp_path
 
 def test_bad_batch_sizes_and_missing_out(tiny_weights, tmp_path):
     r = CliRunner().invoke(main, [str(tiny_weights), "--out", str(tmp_path / "b"), "--batch-sizes", "0,4"])
-    assert r.exit_code == 2 and "positive" in r.output
+    assert r.exit_code == 2 and "at least 1" in r.output
+    r = CliRunner().invoke(main, [str(tiny_weights), "--out", str(tmp_path / "b"), "--batch-sizes", ","])
+    assert r.exit_code == 2 and "at least 1" in r.output
     r = CliRunner().invoke(main, [str(tiny_weights)])
     assert r.exit_code == 2 and "--out" in r.stderr and not list(tmp_path.iterdir())
 

@@ -117,7 +117,7 @@ def test_cli_curve_plot_needs_a_curve_and_prints_the_paired_table(small_split, t
     r = CliRunner().invoke(main, ["--data", str(small_split), "--curve-plot", str(tmp_path / "c.png")])
     assert r.exit_code == 2 and "--curve" in r.output and not (tmp_path / "c.png").exists()
     r = CliRunner().invoke(main, ["--data", str(small_split), "--curve", "5,x"])
-    assert r.exit_code == 2 and "iteration counts" in r.output
+    assert r.exit_code == 2 and "whole numbers like 50,100,200" in r.output
     r = CliRunner().invoke(main, ["--data", str(small_split), "-n", "3", "--masks", "center", "--methods",
                                   "ours,se", "--iterations", "2", "--restarts", "1", "--curve", "1,2",
                                   "--curve-plot", str(tmp_path / "c.png"), "--weights", str(tiny_weights),

@@ -23,6 +23,17 @@ def user_errors(fn):
     return wrapper
 
 
+def positive_ints(value: str, example: str, allow_empty: bool = False) -> tuple[int, ...]:
+    """'50,100,200' -> (50, 100, 200): sorted, without repeats; click.BadParameter otherwise."""
+    try:
+        items = tuple(sorted({int(v) for v in value.split(",") if v.strip()}))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give comma-separated whole numbers like {example}") from None
+    if any(k < 1 for k in items) or not (items or allow_empty):
+        raise click.BadParameter(f"{value!r}: give numbers of at least 1, like {example}")
+    return items
+
+
 def not_implemented(name: str):
     """A placeholder command for a stage that is not built yet."""
     @click.command(name=name, context_settings={"ignore_unknown_options": True})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from inpaint.cli.common import user_errors
+from inpaint.cli.common import positive_ints, user_errors
 
 
 def _csv(choices):
@@ -18,16 +18,6 @@ def _csv(choices):
             raise click.BadParameter(f"{', '.join(bad) or 'nothing given'}; choose from {', '.join(choices)}")
         return items
     return parse
-
-
-def _iterations(value: str) -> tuple[int, ...]:
-    try:
-        its = tuple(sorted({int(v) for v in value.split(",") if v.strip()}))
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: give iteration counts like 50,100,200") from None
-    if any(k < 1 for k in its):
-        raise click.BadParameter(f"{value!r}: iteration counts must be at least 1")
-    return its
 
 
 @click.command(name="inpaint-eval", context_settings={"help_option_names": ["-h", "--help"],
@@ -52,7 +42,7 @@ def _iterations(value: str) -> tuple[int, ...]:
 @click.option("--prior-weight", type=float, default=None, help="lambda on the prior loss (ours and se).")
 @click.option("--consistency-weight", type=float, default=None, help="mu on the consistency loss (ours).")
 @click.option("--norm", type=click.Choice(["l1", "l2"]), default=None, help="Contextual loss norm (ours and se).")
-@click.option("--curve", default="", callback=lambda c, p, v: _iterations(v),
+@click.option("--curve", default="", callback=lambda c, p, v: positive_ints(v, "50,100,200", allow_empty=True),
               help="Comma-separated iteration counts (e.g. 50,100,200): also score ours/se after each, "
                    "from the same run.")
 @click.option("--curve-plot", type=click.Path(path_type=Path),

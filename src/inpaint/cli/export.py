@@ -5,17 +5,7 @@ from pathlib import Path
 
 import click
 
-from inpaint.cli.common import user_errors
-
-
-def _batch_sizes(ctx, param, value: str) -> list[int]:
-    try:
-        sizes = sorted({int(v) for v in value.split(",") if v.strip()})
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: give batch sizes like 1,16,64") from None
-    if not sizes or sizes[0] < 1:
-        raise click.BadParameter(f"{value!r}: batch sizes must be positive")
-    return sizes
+from inpaint.cli.common import positive_ints, user_errors
 
 
 @click.command(name="inpaint-export", context_settings={"help_option_names": ["-h", "--help"],
@@ -29,7 +19,7 @@ def _batch_sizes(ctx, param, value: str) -> list[int]:
                    "reports each graph's error against fp32.")
 @click.option("--engine", is_flag=True,
               help="Also build TensorRT plans for this GPU into <bundle>/engines/<gpu>-trt<version>/.")
-@click.option("--batch-sizes", default="1,16,64", callback=_batch_sizes,
+@click.option("--batch-sizes", default="1,16,64", callback=lambda c, p, v: positive_ints(v, "1,16,64"),
               help="With --engine: one optimisation profile per size; batches up to the largest run.")
 @user_errors
 def main(checkpoint, out, force, fp16, engine, batch_sizes):

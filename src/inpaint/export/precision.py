@@ -57,5 +57,5 @@ def fp16_errors(module: nn.Module, args: tuple[torch.Tensor, ...], path: Path,
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feeds = {n: a.numpy() for n, a in zip(input_names, args)}
-    return relative_errors([r.numpy() for r in reference], session.run(None, feeds), output_names)
+    feeds = {n: a.detach().numpy() for n, a in zip(input_names, args)}
+    return relative_errors([r.detach().numpy() for r in reference], session.run(None, feeds), output_names)

@@ -1,0 +1,129 @@
+"""Why ONNX Runtime's CPU iteration is not faster: three probes, on one intra-op thread.
+
+    python benchmarks/ort_cpu_probes.py     -> results/ort_cpu_probes.json and a summary
+
+1. The generator's transposed convolutions alone (the shapes of the shipped model at batch 1):
+   time and GFLOP/s, against an exact sub-pixel rewrite (a 3x3 convolution to 4x the channels,
+   then DepthToSpace) that trades 2.25x the FLOPs for a plain convolution.
+2. One whole iteration (generator, contextual loss, critic with the consistency term, VJP) at
+   batch 1 with and without flushing denormals to zero.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+from inpaint.masks import center_mask
+from inpaint.runtime.bundle import load_bundle
+from inpaint.runtime.engines.ort import OrtEngine
+from inpaint.runtime.ops import CpuOps
+from inpaint.runtime.optimise import initial_z
+from inpaint.runtime.problem import make_problem
+from inpaint.spec import InpaintSettings
+from inpaint.weights import shipped_bundle
+
+OUT = Path(__file__).resolve().parent / "results" / "ort_cpu_probes.json"
+
+
+def _session(nodes, weights: dict, in_shape):
+    graph = helper.make_graph(nodes, "probe", [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(a, n) for n, a in weights.items()])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def _median_ms(fn, repeats: int = 30) -> float:
+    for _ in range(5):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times) * 1e3)
+
+
+def subpixel_kernel(w: np.ndarray) -> np.ndarray:
+    """ConvTranspose(stride 2, kernel 4, pad 1) weights (Cin, Cout, 4, 4) -> the 3x3 convolution
+    weights (4 Cout, Cin, 3, 3) whose DepthToSpace(2, CRD) output is the same image."""
+    cin, cout = w.shape[:2]
+    k = np.zeros((4 * cout, cin, 3, 3), np.float32)
+    for r in range(2):
+        for c in range(2):
+            for ky in range(r % 2 ^ 1, 4, 2):         # taps that land on output row parity r
+                for kx in range(c % 2 ^ 1, 4, 2):
+                    k[np.arange(cout) * 4 + r * 2 + c, :, (r + 1 - ky) // 2 + 1, (c + 1 - kx) // 2 + 1] += w[:, :, ky, kx].T
+    return k
+
+
+def conv_transpose_probe() -> list[dict]:
+    rng = np.random.default_rng(0)
+    rows = []
+    for cin, cout, side in ((512, 256, 4), (256, 128, 8), (128, 64, 16)):
+        w = rng.standard_normal((cin, cout, 4, 4)).astype(np.float32)
+        x = rng.standard_normal((1, cin, side, side)).astype(np.float32)
+        direct = _session([helper.make_node("ConvTranspose", ["x", "W"], ["y"], strides=[2, 2], pads=[1] * 4)],
+                          {"W": w}, list(x.shape))
+        sub = _session([helper.make_node("Conv", ["x", "K"], ["t"], pads=[1] * 4),
+                        helper.make_node("DepthToSpace", ["t"], ["y"], blocksize=2, mode="CRD")],
+                       {"K": subpixel_kernel(w)}, list(x.shape))
+        a, b = direct.run(None, {"x": x})[0], sub.run(None, {"x": x})[0]
+        flops = 2 * cout * (2 * side) ** 2 * cin * 4          # 4 of the 16 taps reach each output pixel
+        t_direct = _median_ms(lambda: direct.run(None, {"x": x}))
+        t_sub = _median_ms(lambda: sub.run(None, {"x": x}))
+        rows.append({"layer": f"{cin}->{cout}, {side}->{2 * side}", "gflop": flops / 1e9,
+                     "conv_transpose_ms": t_direct, "conv_transpose_gflops": flops / t_direct / 1e6,
+                     "subpixel_ms": t_sub, "subpixel_max_rel_diff": float(np.abs(a - b).max() / np.abs(a).max())})
+    return rows
+
+
+def denormal_probe() -> dict:
+    mu = InpaintSettings().consistency_weight
+    y = np.random.default_rng(0).uniform(-1, 1, (1, 3, 64, 64)).astype(np.float32)
+    problem = make_problem(y, center_mask(64)[None], 32)
+    z = initial_z(1, 100, 0)
+    result = {}
+    for flush in (False, True):
+        engine = OrtEngine(load_bundle(shipped_bundle()), threads=1)
+        if flush:
+            base = engine._options
+            def options(threads, base=base):
+                o = base(threads)
+                o.add_session_config_entry("session.set_denormal_as_zero", "1")
+                return o
+            engine._options = options
+        target = engine.target_features(problem.y * problem.known, problem.box)
+
+        def iteration():
+            x = engine.generator(z)
+            _, g_c = CpuOps.contextual(x, problem.y, problem.weights, "l1")
+            _, _, g_d = engine.critic(x, problem.known, problem.box, target, "joint", 0.003, mu)
+            engine.generator_vjp(g_c + g_d)
+        result["flush_denormals" if flush else "default"] = _median_ms(iteration)
+    return result
+
+
+def main() -> None:
+    result = {"benchmark": "ort_cpu_probes", "date": time.strftime("%Y-%m-%d"),
+              "machine": {"cpu": platform.processor() or platform.machine(), "platform": platform.platform()},
+              "onnxruntime": ort.__version__, "threads": 1,
+              "conv_transpose": conv_transpose_probe(), "iteration_batch1_ms": denormal_probe()}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, indent=2))
+    for r in result["conv_transpose"]:
+        print(f"{r['layer']:>22}: ConvTranspose {r['conv_transpose_ms']:.2f} ms ({r['conv_transpose_gflops']:.0f} "
+              f"GFLOP/s), sub-pixel {r['subpixel_ms']:.2f} ms (max rel diff {r['subpixel_max_rel_diff']:.0e})")
+    print("iteration at batch 1 (ms):", {k: round(v, 2) for k, v in result["iteration_batch1_ms"].items()})
+
+
+if __name__ == "__main__":
+    main()
