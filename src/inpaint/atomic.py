@@ -15,6 +15,12 @@ from inpaint.errors import OutputError
 TMP_PREFIX = ".tmp-"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temp path next to `target`; on success it replaces `target`, on error it is removed."""
@@ -33,6 +39,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp_path, 0o666 & ~_umask())    # mkstemp makes it private; a new file is not
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
