@@ -7,7 +7,9 @@ CPU: the exported graphs on ONNX Runtime against eager PyTorch autograd, measure
 Each backend runs the same problem (64x64 faces' shapes, center masks, joint prior and the
 consistency term at the default weight) through runtime.optimise; every iteration is timed from
 the loop's per-step callback. Eager torch uses --threads; ONNX Runtime is measured once per
---ort-threads entry (its thread pool costs more than it gains on small batches). Writes
+--ort-threads entry. The FLOPs of an iteration come from the bundle's manifest (convolutions and
+matrix products of the three graphs); the machine's attainable rate is measured on a 1024^3
+matrix product in ONNX Runtime at each thread count. Writes
 benchmarks/results/iteration_latency_cpu.json and prints a markdown table.
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from inpaint.masks import center_mask
 from inpaint.runtime.bundle import load_bundle
+from inpaint.runtime.engines.graphs import critic_graph
 from inpaint.runtime.engines.ort import OrtEngine
 from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.ops import CpuOps
@@ -42,10 +45,34 @@ def time_iterations(engine, problem, iterations: int, consistency: float) -> np.
     return np.diff(stamps)
 
 
+def gemm_gflops(threads: int, n: int = 1024, repeats: int = 20) -> float:
+    """Best GFLOP/s of an n x n x n fp32 matrix product on ONNX Runtime's CPU provider."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(0)
+    graph = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], "gemm",
+                              [helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n])],
+                              [helper.make_tensor_value_info("c", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(rng.random((n, n), np.float32), "b")])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+                                   .SerializeToString(), options, providers=["CPUExecutionProvider"])
+    a = rng.random((n, n), np.float32)
+    best = np.inf
+    for i in range(repeats + 3):
+        t0 = time.perf_counter()
+        session.run(None, {"a": a})
+        if i >= 3:
+            best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best / 1e9
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--batch", default="1,16,64")
     ap.add_argument("--iterations", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds the iterations are split into")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=OUT, help="JSON file for the results")
     ap.add_argument("--ort-threads", default="1,2", help="ONNX Runtime intra-op thread counts to measure")
@@ -59,6 +86,9 @@ def main() -> None:
     bundle = load_bundle(shipped_bundle())
     engines = {f"ort{t}": OrtEngine(bundle, threads=int(t)) for t in args.ort_threads.split(",")}
     engines["torch"] = TorchEngine.from_weights(shipped_path())
+    settings = InpaintSettings(consistency_weight=args.consistency)
+    flops = bundle.flops("generator", "generator_vjp", critic_graph(settings.prior, args.consistency))
+    peaks = {t: gemm_gflops(int(t)) for t in args.ort_threads.split(",")}
     rows = []
     for batch in map(int, args.batch.split(",")):
         rng = np.random.default_rng(batch)
@@ -67,15 +97,16 @@ def main() -> None:
         for engine in engines.values():            # warm-up: sessions, allocations
             time_iterations(engine, problem, 3, args.consistency)
         times = {name: [] for name in engines}
-        for _ in range(3):                          # interleave the backends against drift
+        for _ in range(args.rounds):                # interleave the backends against drift
             for name, engine in engines.items():
-                times[name].append(time_iterations(engine, problem, args.iterations // 3, args.consistency))
+                times[name].append(time_iterations(engine, problem, args.iterations // args.rounds, args.consistency))
         stats = {}
         for name, ts in times.items():
             t = np.concatenate(ts) * 1e3
             stats[name] = {"median_ms": float(np.median(t)), "p25_ms": float(np.percentile(t, 25)),
                            "p75_ms": float(np.percentile(t, 75)), "min_ms": float(t.min()),
-                           "max_ms": float(t.max()), "n": int(t.size)}
+                           "max_ms": float(t.max()), "n": int(t.size),
+                           "gflops_per_s": flops * batch / np.median(t) / 1e6}
         best = min((n for n in stats if n.startswith("ort")), key=lambda n: stats[n]["median_ms"])
         rows.append({"batch": batch, **stats, "best_ort": best,
                      "ort_over_torch": stats[best]["median_ms"] / stats["torch"]["median_ms"]})
@@ -83,15 +114,19 @@ def main() -> None:
               "machine": {"cpu": platform.processor() or platform.machine(), "threads": args.threads,
                           "platform": platform.platform()},
               "versions": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
-              "consistency_weight": args.consistency, "rows": rows}
+              "consistency_weight": args.consistency, "flops_per_sample": flops,
+              "gemm_peak_gflops_per_s": {f"ort{t}": v for t, v in peaks.items()}, "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     ort_names = [n for n in engines if n.startswith("ort")]
-    print("| batch | " + " | ".join(f"ORT {n[3:]} thread(s): median (p25-p75) ms" for n in ort_names)
-          + f" | eager torch, {args.threads} threads: median (p25-p75) ms | best ORT / torch |")
+    print(f"{flops / 1e9:.2f} GFLOP per sample and iteration; 1024^3 matrix product on ONNX Runtime: "
+          + ", ".join(f"{v:.0f} GFLOP/s on {t} thread(s)" for t, v in peaks.items()))
+    print("| batch | " + " | ".join(f"ORT {n[3:]} thread(s): ms, median (p25-p75); GFLOP/s" for n in ort_names)
+          + f" | eager torch, {args.threads} threads: ms, median (p25-p75); GFLOP/s | best ORT / torch |")
     print("|---|" + "---|" * (len(ort_names) + 2))
     for r in rows:
-        cells = [f"{r[n]['median_ms']:.1f} ({r[n]['p25_ms']:.1f}-{r[n]['p75_ms']:.1f})" for n in (*ort_names, "torch")]
+        cells = [f"{r[n]['median_ms']:.1f} ({r[n]['p25_ms']:.1f}-{r[n]['p75_ms']:.1f}); {r[n]['gflops_per_s']:.0f}"
+                 for n in (*ort_names, "torch")]
         print(f"| {r['batch']} | " + " | ".join(cells) + f" | {r['ort_over_torch']:.2f} |")
 
 

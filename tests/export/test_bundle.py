@@ -1,5 +1,6 @@
 """Export a bundle of the tiny model, then check it against torch and against damage."""
 import json
+import os
 import shutil
 
 import numpy as np
@@ -156,13 +157,30 @@ def test_fp16_graphs_stay_close_to_fp32_autograd(fp16_bundle, prior, lam, mu):
     assert _rel(half.generator_vjp(out32[2]), ref.generator_vjp(out32[2])) < FP16_TOLERANCE
 
 
-def test_small_batches_run_on_one_thread_unless_told(bundle_dir):
-    from inpaint.runtime.engines.ort import SINGLE_THREAD_BELOW
-    e = OrtEngine(load_bundle(bundle_dir))
-    z = initial_z(SINGLE_THREAD_BELOW, 100, 0)
-    small, large = e.generator(z[:2]), e.generator(z)
-    np.testing.assert_allclose(small, large[:2], atol=1e-5)      # same result on either pool
-    assert set(e._sessions) == {("generator", 1), ("generator", None)}
-    fixed = OrtEngine(load_bundle(bundle_dir), threads=2)
-    fixed.generator(initial_z(2, 100, 0))
-    assert set(fixed._sessions) == {("generator", 2)}
+def test_sessions_stop_spinning_after_each_run_and_give_the_same_result_on_any_pool(bundle_dir):
+    z = initial_z(3, 100, 0)
+    one, two = OrtEngine(load_bundle(bundle_dir), threads=1), OrtEngine(load_bundle(bundle_dir), threads=2)
+    np.testing.assert_allclose(one.generator(z), two.generator(z), atol=1e-5)
+    options = two.session("generator").get_session_options()
+    assert options.intra_op_num_threads == 2
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+    assert OrtEngine(load_bundle(bundle_dir)).threads == len(os.sched_getaffinity(0))
+
+
+def test_io_binding_keeps_the_activations_in_ort_values_and_changes_no_result(bundle_dir):
+    import onnxruntime as ort
+
+    from inpaint.runtime.ops import CpuOps
+    from inpaint.runtime.optimise import optimise
+    from inpaint.spec import InpaintSettings
+    plain = OrtEngine(load_bundle(bundle_dir), threads=1)
+    bound = OrtEngine(load_bundle(bundle_dir), threads=1, io_binding=True)
+    assert not plain.io_binding and bound.device == "cpu"
+    y = np.random.default_rng(5).uniform(-1, 1, (3, 3, 64, 64)).astype(np.float32)
+    p = make_problem(y, np.stack([make_mask("pattern", 64, i) for i in range(3)]), 32)
+    settings = InpaintSettings(iterations=6, restarts=1, patience=100)
+    a, b = (optimise(e, CpuOps(), p, settings) for e in (plain, bound))
+    np.testing.assert_array_equal(a.z, b.z)
+    np.testing.assert_array_equal(a.loss, b.loss)
+    assert bound._saved and all(isinstance(s, ort.OrtValue) for s in (*bound._saved, bound._x))
+    assert all(isinstance(s, np.ndarray) for s in plain._saved)

@@ -55,8 +55,7 @@ class SequentialAdjoint(nn.Module):
                 if isinstance(layer, nn.Tanh):
                     g = g * (1 - y * y)
                 else:
-                    slope = layer.negative_slope if isinstance(layer, nn.LeakyReLU) else 0.0
-                    g = torch.where(y > 0, g, g * slope)
+                    g = g * relu_derivative(y, layer.negative_slope if isinstance(layer, nn.LeakyReLU) else 0.0)
             elif isinstance(layer, nn.BatchNorm2d):
                 scale = layer.weight / torch.sqrt(layer.running_var + layer.eps)
                 g = g * scale[None, :, None, None]
@@ -68,6 +67,16 @@ class SequentialAdjoint(nn.Module):
                 g = F.conv_transpose2d(g, layer.weight, stride=layer.stride, padding=layer.padding,
                                        output_padding=extra)
         return g
+
+
+def relu_derivative(y: torch.Tensor, slope: float) -> torch.Tensor:
+    """(Leaky)ReLU's derivative from its output: 1 where y > 0, else slope (as torch's autograd).
+
+    Written as a select between two scalars and a product: ONNX Runtime's CPU Where between two
+    tensors runs about 10x slower than Where between scalars followed by Mul.
+    """
+    one, low = torch.ones((), dtype=y.dtype), torch.full((), slope, dtype=y.dtype)
+    return torch.where(y > 0, one, low)
 
 
 def selector(start: torch.Tensor, length: int, size: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:

@@ -29,6 +29,7 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, f
     import onnx
     import torch
 
+    from inpaint.export.flops import graph_flops
     from inpaint.export.onnx_graphs import example_inputs, export_graph, graph_defs, n_saved
     from inpaint.export.precision import fp16_errors
     from inpaint.train.checkpoint import load_models
@@ -68,7 +69,8 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, f
             "spec": spec.to_dict(),
             "precision": "fp16" if fp16 else "fp32",
             **({"fp16_error": errors} if fp16 else {}),
-            "graphs": {name: {"file": p.name, "sha256": sha256_file(p), **_signature(onnx.load(p, load_external_data=False))}
+            "graphs": {name: {"file": p.name, "sha256": sha256_file(p), "flops_per_sample": graph_flops(p),
+                              **_signature(onnx.load(p, load_external_data=False))}
                        for name, p in graphs.items()},
             "weights": {"file": WEIGHTS_FILE, "sha256": sha256_file(tmp / WEIGHTS_FILE)},
             "source": {"file": checkpoint.name, "sha256": sha256_file(checkpoint)},

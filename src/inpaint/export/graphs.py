@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from inpaint.export.adjoint import SequentialAdjoint, crop, selector, uncrop
+from inpaint.export.adjoint import SequentialAdjoint, crop, relu_derivative, selector, uncrop
 from inpaint.train.models import Generator, JointDiscriminator
 
 
@@ -77,7 +77,7 @@ class CriticGraph(nn.Module):
         logit = self.fc2(a)[:, 0]
         g_logit = -torch.sigmoid(logit) * lam
         g_a = g_logit[:, None] * self.fc2.weight                           # (B, 2048)
-        g_a = torch.where(a > 0, g_a, g_a * self.fc_act.negative_slope)
+        g_a = g_a * relu_derivative(a, self.fc_act.negative_slope)
         g_h = g_a @ self.fc1.weight                                        # (B, 512)
         g_gf = self.g_reduce.backward(rgs, g_h[:, :n].reshape(rg.shape))
         g_pf = self.p_reduce.backward(rps, g_h[:, n:].reshape(rp.shape))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,8 @@ def export_graph(name: str, gdef: GraphDef, spec: ModelSpec, g, d, path: Path, f
     params = inspect.signature(module.forward).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
         dynamic = (dynamic,)      # forward(*args): one entry holding the specs of all of them
+    # the exporter logs a warning per torchvision operator it cannot register: none are used here
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(module, args, str(path), dynamo=True, dynamic_shapes=dynamic,

@@ -40,6 +40,12 @@ class Bundle:
     def graph_io(self, name: str) -> dict:
         return self.manifest["graphs"][name]
 
+    def flops(self, *names: str) -> int | None:
+        """Floating-point operations per sample of these graphs together (convolutions and
+        matrix products, counted at export), or None for a bundle exported without the count."""
+        counts = [self.manifest["graphs"][n].get("flops_per_sample") for n in names]
+        return None if any(c is None for c in counts) else sum(sum(c.values()) for c in counts)
+
 
 def load_bundle(root: str | Path, verify: bool = True) -> Bundle:
     """Read a bundle's manifest and check that every file is there and unchanged (sha256)."""

@@ -5,6 +5,8 @@ call, so a missing driver or an exhausted GPU reads as one line, not a traceback
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from inpaint.errors import InpaintError
@@ -82,3 +84,17 @@ class DeviceBuffer:
 
     def __int__(self) -> int:
         return int(self.ptr)
+
+
+@dataclass(frozen=True)
+class DeviceArray:
+    """An array that lives in a DeviceBuffer: what an engine keeps on the GPU between calls."""
+
+    buffer: DeviceBuffer
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    def to_host(self, stream: Stream) -> np.ndarray:
+        out = self.buffer.download(np.empty(self.shape, self.dtype), stream)
+        stream.synchronize()
+        return out

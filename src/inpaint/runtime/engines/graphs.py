@@ -1,8 +1,14 @@
 """The Engine interface on top of the exported graphs, whatever runs them (ONNX Runtime, TensorRT).
 
-A subclass only says how to run one graph: `_run(name, feeds) -> outputs`, with numpy arrays
-named as in the bundle's manifest. Which graph serves which call, what the generator keeps for
-its VJP and the unused inputs of the critics live here, once for every runtime.
+A subclass only says how to run one graph, `_run(name, feeds, keep) -> outputs` with inputs and
+outputs named as in the bundle's manifest, and how to bring a value it kept back to the host
+(`host`). Which graph serves which call, what the generator keeps for its VJP and the unused
+inputs of the critics live here, once for every runtime.
+
+Feeds are numpy arrays or values an earlier call kept. The outputs named in `keep` may stay
+where the runtime made them (device memory, for a GPU runtime) until the same graph runs again;
+the generator keeps all of its outputs that way, so its activations reach the VJP without a
+round trip through the host.
 """
 from __future__ import annotations
 
@@ -23,17 +29,22 @@ class GraphEngine:
 
     def __init__(self, bundle: Bundle):
         self.bundle, self.spec = bundle, bundle.spec
-        self._saved: list[np.ndarray] = []
-        self._x: np.ndarray | None = None
+        self._saved: list = []          # the generator's activations, as _run kept them
+        self._x = None
         self._zeros: dict = {}
 
-    def _run(self, name: str, feeds: dict) -> list[np.ndarray]:
+    def _run(self, name: str, feeds: dict, keep: tuple[str, ...] = ()) -> list:
         raise NotImplementedError
 
+    def host(self, value) -> np.ndarray:
+        """A value `_run` kept, as a numpy array."""
+        return value
+
     def generator(self, z: np.ndarray) -> np.ndarray:
-        x, *self._saved = self._run("generator", {"z": np.ascontiguousarray(z, np.float32)})
+        outputs = tuple(o["name"] for o in self.bundle.graph_io("generator")["outputs"])
+        x, *self._saved = self._run("generator", {"z": np.ascontiguousarray(z, np.float32)}, keep=outputs)
         self._x = x
-        return x
+        return self.host(x)
 
     def generator_vjp(self, g_x: np.ndarray) -> np.ndarray:
         feeds = {f"saved{i}": s for i, s in enumerate(self._saved)}

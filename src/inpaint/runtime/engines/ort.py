@@ -1,5 +1,13 @@
-"""ONNX Runtime engine: the exported graphs on the CPU provider (no torch)."""
+"""ONNX Runtime engine: the exported graphs on the CPU provider, or on CUDA with onnxruntime-gpu; no torch.
+
+On CUDA every graph runs through an IOBinding: inputs are bound where they are (host arrays, or
+values an earlier graph left on the device), outputs are allocated on the device, and only those
+the caller needs on the host are copied back. The same code runs on the CPU provider when asked
+(`io_binding=True`), which is how it is tested without a GPU.
+"""
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -7,17 +15,25 @@ from inpaint.runtime.bundle import Bundle, BundleError
 from inpaint.runtime.engines.graphs import GraphEngine
 
 
-SINGLE_THREAD_BELOW = 32   # batches smaller than this run faster on one intra-op thread (benchmarks/RESULTS.md)
+def default_threads() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class OrtEngine(GraphEngine):
-    """threads: intra-op threads for every call; None runs batches under SINGLE_THREAD_BELOW on one
-    thread (ONNX Runtime's thread pool costs more than it gains on them) and larger ones on its
-    default pool."""
+    """threads: intra-op threads per graph (default: every core this process may use).
+
+    The graphs of an iteration run one after the other, each on its session's thread pool. A
+    pool's idle workers spin for a while after a run, so they would take the cores from the
+    next graph's pool: on two cores that made a two-thread iteration at batch 1 take 38 ms
+    instead of 12 ms (benchmarks/RESULTS.md). Every session therefore stops its workers'
+    spinning at the end of each run ("session.force_spinning_stop"), and spins only within one.
+    """
 
     name = "ort"
 
-    def __init__(self, bundle: Bundle, threads: int | None = None, providers: list[str] | None = None):
+    def __init__(self, bundle: Bundle, threads: int | None = None, providers: list[str] | None = None,
+                 io_binding: bool | None = None, device_id: int = 0):
         super().__init__(bundle)
         try:
             import onnxruntime as ort
@@ -25,27 +41,46 @@ class OrtEngine(GraphEngine):
             raise BundleError("onnxruntime is not installed: pip install onnxruntime "
                               "(or use --backend torch with inpaint[train])") from None
         self._ort = ort
-        self.threads = threads
+        self.threads = threads or default_threads()
         self.providers = providers or ["CPUExecutionProvider"]
+        self.device = "cuda" if self.providers[0] == "CUDAExecutionProvider" else "cpu"
+        self.device_id = device_id
+        self.io_binding = self.device != "cpu" if io_binding is None else io_binding
         self._sessions: dict = {}
 
-    def _options(self, threads: int | None):
+    def _options(self):
         options = self._ort.SessionOptions()
         options.log_severity_level = 3     # errors only: its graph-optimiser notes are not for users
-        if threads:
-            options.intra_op_num_threads = threads
+        options.intra_op_num_threads = self.threads
+        options.add_session_config_entry("session.force_spinning_stop", "1")
         return options
 
-    def _run(self, name: str, feeds: dict) -> list[np.ndarray]:
-        threads = self.threads
-        if threads is None and self.providers[0] == "CPUExecutionProvider":
-            threads = 1 if next(iter(feeds.values())).shape[0] < SINGLE_THREAD_BELOW else None
-        key = (name, threads)
-        if key not in self._sessions:
+    def session(self, name: str):
+        """The inference session of one bundle graph, made on first use."""
+        if name not in self._sessions:
             try:
-                self._sessions[key] = self._ort.InferenceSession(
-                    str(self.bundle.graph_path(name)), self._options(threads), providers=self.providers)
+                self._sessions[name] = self._ort.InferenceSession(
+                    str(self.bundle.graph_path(name)), self._options(), providers=self.providers)
             except Exception as e:   # onnxruntime raises its own exception types for bad files
                 raise BundleError(f"onnxruntime cannot load {self.bundle.graph_path(name)} "
                                   f"({str(e).splitlines()[0]}); re-export the bundle") from None
-        return self._sessions[key].run(None, feeds)
+        return self._sessions[name]
+
+    def _run(self, name: str, feeds: dict, keep: tuple[str, ...] = ()) -> list:
+        session = self.session(name)
+        if not self.io_binding:
+            return session.run(None, {k: self.host(v) for k, v in feeds.items()})
+        binding = session.io_binding()
+        for k, v in feeds.items():
+            if isinstance(v, self._ort.OrtValue):
+                binding.bind_ortvalue_input(k, v)
+            else:
+                binding.bind_cpu_input(k, v)
+        names = [o.name for o in session.get_outputs()]
+        for n in names:
+            binding.bind_output(n, self.device, self.device_id)
+        session.run_with_iobinding(binding)
+        return [v if n in keep else v.numpy() for n, v in zip(names, binding.get_outputs())]
+
+    def host(self, value) -> np.ndarray:
+        return value.numpy() if isinstance(value, self._ort.OrtValue) else value

@@ -62,30 +62,42 @@ class TrtEngine(GraphEngine):
             buf = self._buffers[(graph, tensor)] = self._cuda.DeviceBuffer(nbytes)
         return buf
 
-    def _run(self, name: str, feeds: dict) -> list[np.ndarray]:
-        trt = self._trt
+    def _run(self, name: str, feeds: dict, keep: tuple[str, ...] = ()) -> list:
+        """Feeds that are DeviceArrays are bound where they are; outputs named in `keep` come back
+        as DeviceArrays (valid until this graph runs again), the others as numpy arrays."""
+        trt, cuda = self._trt, self._cuda
         engine, contexts = self._load(name)
         io = self.bundle.graph_io(name)
         batch = next(feeds[i["name"]].shape[0] for i in io["inputs"] if i["shape"][0] == "batch")
         context = contexts[profile_for(batch, self.ranges)]
         for tensor, shape in input_shapes(io, batch).items():
-            array = np.ascontiguousarray(feeds[tensor], trt.nptype(engine.get_tensor_dtype(tensor)))
-            if array.shape != shape:
-                raise ValueError(f"{name}: input {tensor} has shape {array.shape}, expected {shape}")
+            feed, dtype = feeds[tensor], np.dtype(trt.nptype(engine.get_tensor_dtype(tensor)))
+            if tuple(feed.shape) != shape:
+                raise ValueError(f"{name}: input {tensor} has shape {tuple(feed.shape)}, expected {shape}")
             context.set_input_shape(tensor, shape)
-            buf = self._buffer(name, tensor, array.nbytes)
-            buf.upload(array, self._stream)
+            if isinstance(feed, cuda.DeviceArray):
+                if feed.dtype != dtype:
+                    raise ValueError(f"{name}: input {tensor} is {feed.dtype} on the device, expected {dtype}")
+                buf = feed.buffer
+            else:
+                array = np.ascontiguousarray(feed, dtype)
+                buf = self._buffer(name, tensor, array.nbytes)
+                buf.upload(array, self._stream)
             context.set_tensor_address(tensor, int(buf))
         outputs = []
         for out in io["outputs"]:
             tensor = out["name"]
-            array = np.empty(tuple(context.get_tensor_shape(tensor)), trt.nptype(engine.get_tensor_dtype(tensor)))
-            buf = self._buffer(name, tensor, array.nbytes)
+            shape = tuple(context.get_tensor_shape(tensor))
+            dtype = np.dtype(trt.nptype(engine.get_tensor_dtype(tensor)))
+            buf = self._buffer(name, tensor, int(np.prod(shape)) * dtype.itemsize)
             context.set_tensor_address(tensor, int(buf))
-            outputs.append((array, buf))
+            outputs.append(cuda.DeviceArray(buf, shape, dtype))
         if not context.execute_async_v3(int(self._stream)):
             raise BundleError(f"TensorRT failed to run {name} at batch {batch}")
-        for array, buf in outputs:
-            buf.download(array, self._stream)
+        result = [o if out["name"] in keep else o.buffer.download(np.empty(o.shape, o.dtype), self._stream)
+                  for o, out in zip(outputs, io["outputs"])]
         self._stream.synchronize()
-        return [array for array, _ in outputs]
+        return result
+
+    def host(self, value) -> np.ndarray:
+        return value.to_host(self._stream) if isinstance(value, self._cuda.DeviceArray) else value
