@@ -56,3 +56,20 @@ def test_batch_beyond_the_profiles_is_refused(built):
     from inpaint.runtime.engines.trt import TrtEngine
     with pytest.raises(BundleError, match="larger than the TensorRT plans allow"):
         TrtEngine(load_bundle(built[0])).generator(initial_z(5, 100, 0))
+
+
+def test_cuda_graph_replays_match_plain_runs_and_keep_activations_on_the_device(built):
+    from inpaint.runtime.cuda import DeviceArray
+    from inpaint.runtime.engines.trt import TrtEngine
+    from inpaint.runtime.ops import CpuOps
+    from inpaint.runtime.optimise import optimise
+    from inpaint.spec import InpaintSettings
+    bundle = load_bundle(built[0])
+    replayed, plain = TrtEngine(bundle), TrtEngine(bundle, cuda_graphs=False)
+    y = np.random.default_rng(2).uniform(-1, 1, (3, 3, 64, 64)).astype(np.float32)
+    p = make_problem(y, np.stack([make_mask("center", 64, i) for i in range(3)]), 32)
+    settings = InpaintSettings(iterations=5, restarts=1, patience=100)
+    a, b = optimise(replayed, CpuOps(), p, settings), optimise(plain, CpuOps(), p, settings)
+    np.testing.assert_array_equal(a.z, b.z)
+    assert replayed._replays and not plain._replays
+    assert all(isinstance(s, DeviceArray) for s in replayed._saved)

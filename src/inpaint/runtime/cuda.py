@@ -1,4 +1,4 @@
-"""The few CUDA runtime calls the TensorRT engine needs, through cuda-python (no torch, no pycuda).
+"""The few CUDA runtime calls the GPU engines need, through cuda-python (no torch, no pycuda).
 
 Every call returns an error code first; `check` turns a failure into an InpaintError naming the
 call, so a missing driver or an exhausted GPU reads as one line, not a traceback.
@@ -6,6 +6,7 @@ call, so a missing driver or an exhausted GPU reads as one line, not a traceback
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -77,6 +78,13 @@ class DeviceBuffer:
               "cudaMemcpyAsync")
         return out
 
+    def copy_from(self, other: "DeviceBuffer", nbytes: int, stream: Stream) -> None:
+        if nbytes > min(self.nbytes, other.nbytes):
+            raise ValueError(f"{nbytes} bytes do not fit buffers of {other.nbytes} and {self.nbytes}")
+        check(self._rt.cudaMemcpyAsync(self.ptr, other.ptr, nbytes,
+                                       self._rt.cudaMemcpyKind.cudaMemcpyDeviceToDevice, stream.handle),
+              "cudaMemcpyAsync")
+
     def free(self) -> None:
         if self.ptr is not None:
             check(self._rt.cudaFree(self.ptr), "cudaFree")
@@ -98,3 +106,29 @@ class DeviceArray:
         out = self.buffer.download(np.empty(self.shape, self.dtype), stream)
         stream.synchronize()
         return out
+
+
+class CudaGraph:
+    """The work `enqueue` puts on a stream, recorded once (not run) and replayed by `launch`.
+
+    Replays use the device addresses seen at capture: the buffers must stay where they were.
+    """
+
+    def __init__(self, stream: Stream, enqueue: Callable[[], None]):
+        self._rt = rt = _cudart()
+        check(rt.cudaStreamBeginCapture(stream.handle, rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal),
+              "cudaStreamBeginCapture")
+        try:
+            enqueue()
+        finally:
+            graph = check(rt.cudaStreamEndCapture(stream.handle), "cudaStreamEndCapture")
+        self.exec = check(rt.cudaGraphInstantiate(graph, 0), "cudaGraphInstantiate")
+        check(rt.cudaGraphDestroy(graph), "cudaGraphDestroy")
+
+    def launch(self, stream: Stream) -> None:
+        check(self._rt.cudaGraphLaunch(self.exec, stream.handle), "cudaGraphLaunch")
+
+    def destroy(self) -> None:
+        if self.exec is not None:
+            check(self._rt.cudaGraphExecDestroy(self.exec), "cudaGraphExecDestroy")
+            self.exec = None

@@ -3,6 +3,10 @@
 Only `_run` is TensorRT's: the Engine calls, the feeds they build and the outputs they read are
 GraphEngine's, the same code that drives ONNX Runtime. Plans come from `inpaint-export --engine`
 and are checked against this GPU, this TensorRT and the bundle's graphs before any is loaded.
+
+With cuda_graphs (the default), the first run of a graph at a batch size and set of buffers is
+also recorded as a CUDA graph, and later runs replay it with one launch instead of enqueueing
+every kernel again.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ def import_tensorrt():
 class TrtEngine(GraphEngine):
     name = "trt"
 
-    def __init__(self, bundle: Bundle, device: int = 0):
+    def __init__(self, bundle: Bundle, device: int = 0, cuda_graphs: bool = True):
         super().__init__(bundle)
         from inpaint.runtime import cuda
         self._trt, self._cuda = import_tensorrt(), cuda
@@ -38,6 +42,8 @@ class TrtEngine(GraphEngine):
         self._stream = cuda.Stream()
         self._graphs: dict = {}      # name -> (engine, one execution context per profile)
         self._buffers: dict = {}     # (graph, tensor) -> DeviceBuffer sized for the largest batch
+        self.cuda_graphs = cuda_graphs
+        self._replays: dict = {}     # (graph, batch, device addresses) -> CudaGraph
 
     def _load(self, name: str):
         if name not in self._graphs:
@@ -92,12 +98,23 @@ class TrtEngine(GraphEngine):
             buf = self._buffer(name, tensor, int(np.prod(shape)) * dtype.itemsize)
             context.set_tensor_address(tensor, int(buf))
             outputs.append(cuda.DeviceArray(buf, shape, dtype))
-        if not context.execute_async_v3(int(self._stream)):
-            raise BundleError(f"TensorRT failed to run {name} at batch {batch}")
+        key = (name, batch, tuple(int(context.get_tensor_address(t)) for t in self._tensors(engine)))
+        replay = self._replays.get(key)
+        if replay is not None:
+            replay.launch(self._stream)
+        else:
+            if not context.execute_async_v3(int(self._stream)):   # also the warm-up a capture needs
+                raise BundleError(f"TensorRT failed to run {name} at batch {batch}")
+            if self.cuda_graphs:
+                self._replays[key] = cuda.CudaGraph(self._stream, lambda: context.execute_async_v3(int(self._stream)))
         result = [o if out["name"] in keep else o.buffer.download(np.empty(o.shape, o.dtype), self._stream)
                   for o, out in zip(outputs, io["outputs"])]
         self._stream.synchronize()
         return result
+
+    @staticmethod
+    def _tensors(engine) -> list[str]:
+        return [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
 
     def host(self, value) -> np.ndarray:
         return value.to_host(self._stream) if isinstance(value, self._cuda.DeviceArray) else value
