@@ -1,12 +1,16 @@
-"""Why ONNX Runtime's CPU iteration is not faster: three probes, on one intra-op thread.
+"""Where ONNX Runtime's CPU time goes, and the settings behind the ORT engine: four probes.
 
     python benchmarks/ort_cpu_probes.py     -> results/ort_cpu_probes.json and a summary
 
-1. The generator's transposed convolutions alone (the shapes of the shipped model at batch 1):
-   time and GFLOP/s, against an exact sub-pixel rewrite (a 3x3 convolution to 4x the channels,
-   then DepthToSpace) that trades 2.25x the FLOPs for a plain convolution.
-2. One whole iteration (generator, contextual loss, critic with the consistency term, VJP) at
-   batch 1 with and without flushing denormals to zero.
+1. The generator's transposed convolutions alone (the shapes of the shipped model at batch 1, one
+   thread): time and GFLOP/s, against an exact sub-pixel rewrite (a 3x3 convolution to 4x the
+   channels, then DepthToSpace) that trades 2.25x the FLOPs for a plain convolution.
+2. The (Leaky)ReLU derivative on a 64x32x32 activation, one thread: Where between two tensors
+   (g, slope * g) against Where between two scalars followed by Mul (what the adjoints export).
+3. One whole iteration (generator, contextual loss, critic with the consistency term, VJP) at
+   batch 1 on one thread, with and without flushing denormals to zero.
+4. The same iteration on two threads, with the sessions' workers left spinning after each run
+   (ONNX Runtime's default) and stopped at the end of each run (the ORT engine's setting).
 """
 from __future__ import annotations
 
@@ -86,43 +90,73 @@ def conv_transpose_probe() -> list[dict]:
     return rows
 
 
-def denormal_probe() -> dict:
+def relu_derivative_probe() -> dict:
+    rng = np.random.default_rng(0)
+    feeds = {n: rng.standard_normal((1, 64, 32, 32)).astype(np.float32) for n in ("y", "g")}
+    scalars = {"zero": np.float32(0), "one": np.float32(1), "slope": np.float32(0.2)}
+    inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 64, 32, 32]) for n in feeds]
+
+    def session(nodes):
+        used = {name for node in nodes for name in node.input}
+        graph = helper.make_graph(nodes, "probe", inputs, [helper.make_tensor_value_info("o", TensorProto.FLOAT, None)],
+                                  [numpy_helper.from_array(np.array(v), n) for n, v in scalars.items() if n in used])
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    tensors = session([helper.make_node("Greater", ["y", "zero"], ["m"]), helper.make_node("Mul", ["g", "slope"], ["gs"]),
+                       helper.make_node("Where", ["m", "g", "gs"], ["o"])])
+    scalar = session([helper.make_node("Greater", ["y", "zero"], ["m"]), helper.make_node("Where", ["m", "one", "slope"], ["d"]),
+                      helper.make_node("Mul", ["g", "d"], ["o"])])
+    np.testing.assert_array_equal(tensors.run(None, feeds)[0], scalar.run(None, feeds)[0])
+    return {"where_between_tensors_us": _median_ms(lambda: tensors.run(None, feeds), 200) * 1e3,
+            "where_between_scalars_then_mul_us": _median_ms(lambda: scalar.run(None, feeds), 200) * 1e3}
+
+
+def iteration_probe(threads: int, config: dict[str, str]) -> float:
+    """Median ms of one iteration at batch 1 with these session config entries."""
     mu = InpaintSettings().consistency_weight
     y = np.random.default_rng(0).uniform(-1, 1, (1, 3, 64, 64)).astype(np.float32)
     problem = make_problem(y, center_mask(64)[None], 32)
     z = initial_z(1, 100, 0)
-    result = {}
-    for flush in (False, True):
-        engine = OrtEngine(load_bundle(shipped_bundle()), threads=1)
-        if flush:
-            base = engine._options
-            def options(threads, base=base):
-                o = base(threads)
-                o.add_session_config_entry("session.set_denormal_as_zero", "1")
-                return o
-            engine._options = options
-        target = engine.target_features(problem.y * problem.known, problem.box)
+    engine = OrtEngine(load_bundle(shipped_bundle()), threads=threads)
 
-        def iteration():
-            x = engine.generator(z)
-            _, g_c = CpuOps.contextual(x, problem.y, problem.weights, "l1")
-            _, _, g_d = engine.critic(x, problem.known, problem.box, target, "joint", 0.003, mu)
-            engine.generator_vjp(g_c + g_d)
-        result["flush_denormals" if flush else "default"] = _median_ms(iteration)
-    return result
+    def options():       # the engine's options, with `config` over its spinning setting
+        o = ort.SessionOptions()
+        o.log_severity_level, o.intra_op_num_threads = 3, threads
+        for key, value in {"session.force_spinning_stop": "1", **config}.items():
+            o.add_session_config_entry(key, value)
+        return o
+    engine._options = options
+    target = engine.target_features(problem.y * problem.known, problem.box)
+
+    def iteration():
+        x = engine.generator(z)
+        _, g_c = CpuOps.contextual(x, problem.y, problem.weights, "l1")
+        _, _, g_d = engine.critic(x, problem.known, problem.box, target, "joint", 0.003, mu)
+        engine.generator_vjp(g_c + g_d)
+    return _median_ms(iteration)
 
 
 def main() -> None:
     result = {"benchmark": "ort_cpu_probes", "date": time.strftime("%Y-%m-%d"),
               "machine": {"cpu": platform.processor() or platform.machine(), "platform": platform.platform()},
-              "onnxruntime": ort.__version__, "threads": 1,
-              "conv_transpose": conv_transpose_probe(), "iteration_batch1_ms": denormal_probe()}
+              "onnxruntime": ort.__version__,
+              "conv_transpose": conv_transpose_probe(), "relu_derivative": relu_derivative_probe(),
+              "iteration_batch1_1thread_ms": {
+                  "default": iteration_probe(1, {}),
+                  "flush_denormals": iteration_probe(1, {"session.set_denormal_as_zero": "1"})},
+              "iteration_batch1_2threads_ms": {
+                  "workers_keep_spinning": iteration_probe(2, {"session.force_spinning_stop": "0"}),
+                  "workers_stop_spinning": iteration_probe(2, {})}}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2))
     for r in result["conv_transpose"]:
         print(f"{r['layer']:>22}: ConvTranspose {r['conv_transpose_ms']:.2f} ms ({r['conv_transpose_gflops']:.0f} "
               f"GFLOP/s), sub-pixel {r['subpixel_ms']:.2f} ms (max rel diff {r['subpixel_max_rel_diff']:.0e})")
-    print("iteration at batch 1 (ms):", {k: round(v, 2) for k, v in result["iteration_batch1_ms"].items()})
+    print("(Leaky)ReLU derivative (us):", {k: round(v, 1) for k, v in result["relu_derivative"].items()})
+    for key in ("iteration_batch1_1thread_ms", "iteration_batch1_2threads_ms"):
+        print(f"{key}:", {k: round(v, 2) for k, v in result[key].items()})
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ class OrtEngine(GraphEngine):
 
     The graphs of an iteration run one after the other, each on its session's thread pool. A
     pool's idle workers spin for a while after a run, so they would take the cores from the
-    next graph's pool: on two cores that made a two-thread iteration at batch 1 take 38 ms
-    instead of 12 ms (benchmarks/RESULTS.md). Every session therefore stops its workers'
+    next graph's pool: on two cores that made a two-thread iteration at batch 1 take 39 ms
+    instead of 15 ms (benchmarks/RESULTS.md). Every session therefore stops its workers'
     spinning at the end of each run ("session.force_spinning_stop"), and spins only within one.
     """
 
