@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything GPU-related in one call, on a bare GPU machine that has PyTorch (no network needed):
-# the gpu-marked tests, with results as JUnit XML and a JSON summary in OUTDIR.
+# the gpu-marked tests (kernel parity, engines, CUDA graphs), with results as JUnit XML and a JSON
+# summary, then inpaint-bench on the GPU (JSON, markdown table and plot), all in OUTDIR.
 #   scripts/gpu_check.sh OUTDIR
 set -uo pipefail
 out=${1:?usage: scripts/gpu_check.sh OUTDIR}
@@ -24,4 +25,10 @@ summary.update(json.load(open(f"{out}/device.json")), exit_code=status)
 json.dump(summary, open(f"{out}/gpu_check.json", "w"), indent=2)
 print(json.dumps(summary))
 PY
-exit "$status"
+backends=eager,compile
+python3 -c "import tensorrt" 2>/dev/null && backends=$backends,trt
+python3 -m inpaint.cli.bench --device cuda --backends "$backends" --batch 1,4,16,64,256 \
+    --json "$out/bench_gpu.json" --markdown "$out/bench_gpu.md" --plot "$out/bench_gpu.png" 2>&1 | tee "$out/bench_gpu.log"
+bench_status=${PIPESTATUS[0]}
+[ "$status" -ne 0 ] && exit "$status"
+exit "$bench_status"

@@ -4,7 +4,6 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from inpaint.cli import stubs
 from inpaint.cli.train import main
 from inpaint.spec import CHECKPOINT_FORMAT
 from inpaint.train import checkpoint
@@ -96,12 +95,6 @@ def test_unwritable_output_directory(tmp_path):
 def test_no_data_is_a_usage_error(tmp_path):
     result = run("--out", str(tmp_path / "run"))
     assert result.exit_code == 2 and "--data" in result.output
-
-
-@pytest.mark.parametrize("command", [stubs.bench])
-def test_later_commands_say_not_implemented(command):
-    result = CliRunner().invoke(command, ["anything"])
-    assert result.exit_code == 1 and "not implemented yet" in result.stderr
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message given where there is no GPU")

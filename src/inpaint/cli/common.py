@@ -33,13 +33,3 @@ def positive_ints(value: str, example: str, allow_empty: bool = False) -> tuple[
         raise click.BadParameter(f"{value!r}: give numbers of at least 1, like {example}")
     return items
 
-
-def not_implemented(name: str):
-    """A placeholder command for a stage that is not built yet."""
-    @click.command(name=name, context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def command(args):
-        click.echo(f"{name}: not implemented yet", err=True)
-        sys.exit(1)
-    command.help = f"{name} (not implemented yet)."
-    return command
