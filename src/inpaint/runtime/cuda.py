@@ -53,6 +53,10 @@ class Stream:
     def __int__(self) -> int:
         return int(self.handle)
 
+    def __cuda_stream__(self) -> tuple[int, int]:
+        """CUDA stream protocol (version 0, cudaStream_t address): how cuda.core launches on this stream."""
+        return 0, int(self.handle)
+
 
 class DeviceBuffer:
     """nbytes of device memory; copies to and from contiguous numpy arrays on a stream."""
