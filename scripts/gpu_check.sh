@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Everything GPU-related in one call, on a bare GPU machine that has PyTorch (no network needed):
-# the gpu-marked tests (kernel parity, engines, CUDA graphs), with results as JUnit XML and a JSON
-# summary, then inpaint-bench on the GPU (JSON, markdown table and plot), all in OUTDIR.
-#   scripts/gpu_check.sh OUTDIR
+# the gpu-marked tests (kernel parity, engines, CUDA graphs, the GPU runtime), with results as
+# JUnit XML and a JSON summary, then inpaint-bench on the GPU (JSON, markdown table and plot) and
+# the wall time of inpaint-rt complete on the GPU runtime, all in OUTDIR.
+#   scripts/gpu_check.sh OUTDIR            (BENCH_BATCHES=1,4,16,64,256 for more batch sizes)
 set -uo pipefail
 out=${1:?usage: scripts/gpu_check.sh OUTDIR}
 mkdir -p "$out"
@@ -25,10 +26,13 @@ summary.update(json.load(open(f"{out}/device.json")), exit_code=status)
 json.dump(summary, open(f"{out}/gpu_check.json", "w"), indent=2)
 print(json.dumps(summary))
 PY
-backends=eager,compile
+backends=eager,compile,gpu
 python3 -c "import tensorrt" 2>/dev/null && backends=$backends,trt
-python3 -m inpaint.cli.bench --device cuda --backends "$backends" --batch 1,4,16,64,256 \
+python3 -m inpaint.cli.bench --device cuda --backends "$backends" --batch "${BENCH_BATCHES:-1,16,256}" \
     --json "$out/bench_gpu.json" --markdown "$out/bench_gpu.md" --plot "$out/bench_gpu.png" 2>&1 | tee "$out/bench_gpu.log"
 bench_status=${PIPESTATUS[0]}
+python3 scripts/gpu_wall_time.py "$out" 2>&1 | tee "$out/gpu_wall_time.log"
+wall_status=${PIPESTATUS[0]}
 [ "$status" -ne 0 ] && exit "$status"
-exit "$bench_status"
+[ "$bench_status" -ne 0 ] && exit "$bench_status"
+exit "$wall_status"

@@ -69,3 +69,25 @@ def tiny_bundle(tiny_weights, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "tiny"
     write_bundle(tiny_weights, out, log=lambda m: None)
     return out
+
+
+@pytest.fixture(scope="module")
+def cuda_stream():
+    """A CUDA stream of inpaint.runtime.cuda; skips where there is no GPU."""
+    from inpaint.errors import InpaintError
+    from inpaint.runtime.cuda import Stream, gpu
+    try:
+        gpu()
+    except InpaintError as e:
+        pytest.skip(f"needs a CUDA GPU ({e})")
+    return Stream()
+
+
+@pytest.fixture(scope="module")
+def cuda_ops(cuda_stream, tmp_path_factory):
+    """CudaOps on cuda_stream, with poisoned outputs and a kernel cache of its own."""
+    from inpaint.kernels import build
+    from inpaint.runtime.ops.cuda_ops import CudaOps
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(build.CACHE_ENV, str(tmp_path_factory.mktemp("kernel-cache")))
+        return CudaOps(cuda_stream, poison=True)

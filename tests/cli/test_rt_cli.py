@@ -214,3 +214,14 @@ def test_corrupt_bundle_is_one_line(tiny_bundle, tmp_path, good):
     result = CliRunner().invoke(main, ["complete", str(good[0]), str(good[1]), "-o", str(out),
                                        "--bundle", str(bad), *FAST])
     _refused(result, out, "sha256")
+
+
+def test_gpu_backend_without_a_gpu_runtime_says_why(tiny_weights, tmp_path, good):
+    import importlib.util
+
+    import torch
+    if importlib.util.find_spec("cuda") and torch.cuda.is_available():
+        pytest.skip("this machine can run the GPU runtime")
+    out = tmp_path / "out.png"
+    result = run(tiny_weights, *good, "-o", out, "--backend", "gpu")
+    _refused(result, out, "--backend gpu")

@@ -20,7 +20,7 @@ except InpaintError as e:
 
 from inpaint.masks import center_mask, importance_weights, pattern_mask, random_pixels_mask  # noqa: E402
 from inpaint.runtime.blend import poisson_blend  # noqa: E402
-from inpaint.runtime.cuda import CudaGraph, DeviceArray, DeviceBuffer, Stream  # noqa: E402
+from inpaint.runtime.cuda import CudaGraph, DeviceArray  # noqa: E402
 from inpaint.runtime.ops import AdamState, CpuOps  # noqa: E402
 from inpaint.runtime.ops.cuda_ops import CudaAdamState, CudaOps  # noqa: E402
 
@@ -28,22 +28,17 @@ RTOL = 1e-5
 
 
 @pytest.fixture(scope="module")
-def stream():
-    return Stream()
+def stream(cuda_stream):
+    return cuda_stream
 
 
 @pytest.fixture(scope="module")
-def ops(stream, tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(build.CACHE_ENV, str(tmp_path_factory.mktemp("kernel-cache")))
-        return CudaOps(stream, poison=True)
+def ops(cuda_ops):
+    return cuda_ops
 
 
 def upload(array, stream) -> DeviceArray:
-    array = np.ascontiguousarray(array)
-    buffer = DeviceBuffer(array.nbytes)
-    buffer.upload(array, stream)
-    return DeviceArray(buffer, array.shape, array.dtype)
+    return DeviceArray.from_host(array, stream)
 
 
 def assert_close(actual, expected, rtol=RTOL):

@@ -16,11 +16,11 @@ from inpaint.runtime.ops import cuda_ops
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "src" / "inpaint"
-EXPECTED = {"adam", "contextual", "importance_weights", "poisson"}
+EXPECTED = {"adam", "contextual", "importance_weights", "poisson", "track"}
 NVCC = shutil.which("nvcc")
 
 
-def test_listing_finds_the_four_kernel_files():
+def test_listing_finds_every_kernel_file():
     sources = build.kernel_sources()
     assert {p.stem for p in sources} == EXPECTED
     assert all(p.suffix == ".cu" and p.parent == PACKAGE / "kernels" for p in sources)
@@ -41,7 +41,8 @@ def test_kernels_include_nothing(source):
     assert not includes, f"{source.name}: NVRTC has no CUDA include path at run time: {includes}"
 
 
-@pytest.mark.parametrize("name, constant", [("contextual", "CONTEXTUAL_BLOCK"), ("poisson", "POISSON_BLOCK")])
+@pytest.mark.parametrize("name, constant", [("contextual", "CONTEXTUAL_BLOCK"), ("poisson", "POISSON_BLOCK"),
+                                            ("track", "TRACK_BLOCK")])
 def test_block_sizes_agree_with_the_host(name, constant):
     # The reduction trees are sized by these #defines; the host must launch that many threads.
     text = build.kernel_source(name).read_text()

@@ -66,6 +66,19 @@ def test_explicit_backends_say_what_is_missing(machine):
     assert backends.choose("auto", None, B, None).note.startswith("onnxruntime is not installed")
 
 
+def test_the_gpu_runtime_is_asked_for_by_name_and_says_what_it_lacks(machine):
+    with pytest.raises(InpaintError, match="runs on a GPU"):
+        backends.choose("gpu", "cpu", B, None)
+    with pytest.raises(InpaintError, match=r"needs torch: pip install 'inpaint\[train\]'"):
+        backends.choose("gpu", "cuda", B, None)
+    machine["modules"] |= {"torch"}
+    with pytest.raises(InpaintError, match=r"needs cuda: pip install 'inpaint\[gpu\]'"):
+        backends.choose("gpu", None, B, None)
+    machine["modules"] |= {"cuda"}
+    assert backends.choose("gpu", "cuda:1", B, Path("w.pt")) == backends.Choice("gpu")
+    assert backends.choose("auto", "cuda", B, None).backend == "torch"     # auto does not pick it yet
+
+
 def test_trt_ready_without_tensorrt_names_it():
     if backends._installed("tensorrt"):
         pytest.skip("tensorrt is installed here")

@@ -6,7 +6,8 @@ A runner answers two questions for a batch of problems:
 - `search_seconds(problem, iterations)`: the wall time of a whole search of that many steps from
   a fresh z, targets included, warm.
 The runtime's backends (ort, trt) run `runtime.optimise` and are timed from its per-step callback;
-eager and compile run the yardstick. GPU steps are timed with CUDA events.
+eager and compile run the yardstick; gpu runs the device search (runtime.device_search: state on
+the GPU, one iteration replayed as a CUDA graph). GPU steps are timed with CUDA events.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from inpaint.runtime.optimise import initial_z
 from inpaint.runtime.problem import Problem
 from inpaint.spec import InpaintSettings
 
-BACKENDS = ("eager", "compile", "ort", "trt")
+BACKENDS = ("eager", "compile", "ort", "trt", "gpu")
 
 
 def unavailable(backend: str, device: str, bundle_root: Path) -> str:
@@ -36,7 +37,17 @@ def unavailable(backend: str, device: str, bundle_root: Path) -> str:
     if backend == "trt":
         from inpaint.runtime.backends import trt_ready
         return trt_ready(bundle_root)
-    if device.startswith("cuda") and backend in ("eager", "compile"):
+    if backend == "gpu":
+        if not device.startswith("cuda"):
+            return "the GPU runtime needs --device cuda"
+        if importlib.util.find_spec("torch") is None:
+            return "the GPU runtime runs its networks with PyTorch here: pip install 'inpaint[train]'"
+        from inpaint.kernels.build import cuda_core
+        try:
+            cuda_core()
+        except InpaintError as e:
+            return str(e)
+    if device.startswith("cuda") and backend in ("eager", "compile", "gpu"):
         import torch
         if not torch.cuda.is_available():
             return f"--device {device} asked for, but torch sees no CUDA GPU"
@@ -121,6 +132,36 @@ class GraphRunner:
         return time.perf_counter() - t0
 
 
+class DeviceRunner:
+    """The GPU runtime: the device search with the eager-PyTorch device engine (TorchDeviceEngine),
+    CudaOps kernels and one iteration replayed as a CUDA graph."""
+
+    name = "gpu"
+
+    def __init__(self, weights: Path):
+        from inpaint.runtime.cuda import Stream
+        from inpaint.runtime.engines.torch_device import TorchDeviceEngine
+        from inpaint.runtime.ops.cuda_ops import CudaOps
+        self.stream = Stream()
+        self.ops = CudaOps(self.stream)
+        self.engine = TorchDeviceEngine.from_weights(weights, self.stream)
+
+    def iteration_seconds(self, problem: Problem, iterations: int, warmup: int) -> np.ndarray:
+        from inpaint.runtime.device_search import DeviceSearch
+        search = DeviceSearch(self.engine, self.ops, problem, _settings(warmup + iterations + 1))
+        try:
+            search.run(check_every=10 ** 9, time_iterations=True)
+        finally:
+            search.free()
+        return np.asarray(search.iteration_ms[-iterations:]) / 1e3
+
+    def search_seconds(self, problem: Problem, iterations: int) -> float:
+        from inpaint.runtime.device_search import device_search
+        t0 = time.perf_counter()
+        device_search(self.engine, self.ops, problem, _settings(iterations))
+        return time.perf_counter() - t0
+
+
 def make_runner(backend: str, device: str, bundle_root: Path, weights: Path, threads: int | None):
     """A runner for one backend; raises InpaintError where it cannot run here."""
     reason = unavailable(backend, device, bundle_root)
@@ -128,6 +169,8 @@ def make_runner(backend: str, device: str, bundle_root: Path, weights: Path, thr
         raise InpaintError(f"backend {backend}: {reason}")
     if backend in ("eager", "compile"):
         return EagerRunner(weights, device, compile=backend == "compile")
+    if backend == "gpu":
+        return DeviceRunner(weights)
     from inpaint.runtime.bundle import load_bundle
     bundle = load_bundle(bundle_root)
     if backend == "ort":

@@ -24,8 +24,9 @@ def _backends(ctx, param, value):
                                                       "show_default": True})
 @click.option("--backends", callback=_backends, default=None,
               help="Comma-separated: eager (autograd + torch.optim.Adam), compile (the same under "
-                   "torch.compile), ort (ONNX Runtime, CPU), trt (TensorRT) [default: every one that "
-                   "can run here].")
+                   "torch.compile), ort (ONNX Runtime, CPU), trt (TensorRT), gpu (the GPU runtime: state "
+                   "on the device, CUDA kernels, one iteration replayed as a CUDA graph) [default: every "
+                   "one that can run here].")
 @click.option("--batch", "batches", default=None,
               callback=lambda c, p, v: None if v is None else positive_ints(v, "1,16,64"),
               help="Comma-separated batch sizes (images x restarts) [default: 1,16,64 on the CPU, "
@@ -58,7 +59,7 @@ def main(backends, batches, iterations, warmup, search_iterations, rounds, devic
     Examples:
       inpaint-bench                                   # every backend that runs here, batch 1,16,64
       inpaint-bench --backends eager,ort --batch 1 --json bench.json --markdown bench.md --plot bench.png
-      inpaint-bench --device cuda --batch 1,16,256    # on a GPU
+      inpaint-bench --device cuda --batch 1,16,256    # on a GPU: eager, compile, gpu (and trt)
     """
     from inpaint.bench.report import markdown, plot
     from inpaint.bench.run import BenchSettings, run

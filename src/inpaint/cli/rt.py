@@ -31,13 +31,16 @@ def main():
 @click.option("--masks", "masks_dir", type=click.Path(path_type=Path),
               help="With --batch: directory of masks with the same file names (any image suffix).")
 @click.option("--invert-mask", is_flag=True, help="The mask's black pixels are the hole instead of its white.")
-@click.option("--backend", type=click.Choice(["auto", "trt", "ort", "torch"]), default="auto",
+@click.option("--backend", type=click.Choice(["auto", "trt", "ort", "torch", "gpu"]), default="auto",
               help="trt: the bundle's TensorRT plans for this GPU; ort: the exported graphs on ONNX "
                    "Runtime; torch: eager PyTorch (the reference; needs --weights or the shipped model); "
-                   "auto: TensorRT, else ONNX Runtime on CUDA, else on the CPU (torch with --weights).")
+                   "gpu: the GPU runtime (state on the device, CUDA kernels, the iteration as a CUDA "
+                   "graph; PyTorch runs the networks); auto: TensorRT, else ONNX Runtime on CUDA, else "
+                   "on the CPU (torch with --weights).")
 @click.option("--bundle", type=click.Path(path_type=Path),
               help="Bundle for trt and ort [default: the shipped celeba64].")
-@click.option("--weights", type=click.Path(path_type=Path), help="Weights for --backend torch [default: the shipped celeba64].")
+@click.option("--weights", type=click.Path(path_type=Path),
+              help="Weights for --backend torch or gpu [default: the shipped celeba64].")
 @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Adam steps on z at most [default: 1000].")
 @click.option("--restarts", type=click.IntRange(min=1), default=None, help="Random starts per image [default: 4].")
 @click.option("--seed", type=int, default=0)
@@ -159,13 +162,20 @@ def _inpainter(backend, bundle, weights, device, settings, quiet=False):
     from inpaint.weights import shipped_bundle
     if bundle is not None and weights is not None:
         raise click.UsageError("give either --bundle (trt, ort) or --weights (torch), not both")
-    if backend == "torch" and bundle is not None:
-        raise click.UsageError("--bundle is for --backend trt or ort; give --weights FILE for torch")
+    if backend in ("torch", "gpu") and bundle is not None:
+        raise click.UsageError(f"--bundle is for --backend trt or ort; give --weights FILE for {backend}")
     choice = choose(backend, device, Path(bundle) if bundle else shipped_bundle(), weights)
     if choice.note and not quiet:
         click.echo(f"note: {choice.note}", err=True)
-    if choice.backend != "torch":
+    if choice.backend in ("trt", "ort"):
         return Inpainter.from_bundle(bundle, settings, backend=choice.backend, providers=choice.providers)
+    if choice.backend == "gpu":
+        import torch
+        if not torch.cuda.is_available():
+            raise InpaintError("--backend gpu asked for, but torch sees no CUDA GPU; use --backend ort")
+        from inpaint.runtime.gpu import gpu_inpainter
+        index = int(device.split(":")[1]) if device and ":" in device else 0
+        return gpu_inpainter(weights, settings, index)
     try:
         import torch
     except ImportError:
@@ -175,3 +185,7 @@ def _inpainter(backend, bundle, weights, device, settings, quiet=False):
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InpaintError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu")
     return Inpainter.from_weights(weights, device, settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -2,5 +2,6 @@
 
 Each kernel mirrors a numpy reference: importance_weights.cu -> inpaint.masks.importance_weights,
 contextual.cu and adam.cu -> inpaint.runtime.ops.cpu.CpuOps, poisson.cu ->
-inpaint.runtime.blend.poisson_blend. inpaint.runtime.ops.cuda_ops.CudaOps launches them.
+inpaint.runtime.blend.poisson_blend, track.cu -> the bookkeeping of inpaint.runtime.optimise
+(best iterate, history, early stop). inpaint.runtime.ops.cuda_ops.CudaOps launches them.
 """

@@ -3,6 +3,9 @@
 //
 // z, grad, m, v: n floats (B * z_dim); z, m, v updated in place
 // steps_taken:   one int on the device, the steps already taken; this step is t = steps_taken + 1
+// stopped:       one int on the device, or a null pointer: while it is non-zero both kernels leave
+//                everything as it is (the search's early stop, decided on the device, so that a
+//                captured iteration replayed past the stop takes no step and counts none)
 //
 // The step counter lives on the device and no argument changes from step to step, so the pair
 // of launches (adam_step, then adam_count_step) can be captured once in a CUDA graph and
@@ -19,11 +22,12 @@
 
 extern "C" __global__ void adam_step(float* __restrict__ z, const float* __restrict__ grad,
                                      float* __restrict__ m, float* __restrict__ v,
-                                     const int* __restrict__ steps_taken, int n,
+                                     const int* __restrict__ steps_taken,
+                                     const int* __restrict__ stopped, int n,
                                      float lr, double beta1, double beta2, float eps)
 {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
+    if (i >= n || (stopped != nullptr && *stopped != 0)) return;
     const double t = (double)(*steps_taken + 1);
     const float correction1 = (float)(1.0 - pow(beta1, t));
     const float correction2 = (float)(1.0 - pow(beta2, t));
@@ -40,7 +44,7 @@ extern "C" __global__ void adam_step(float* __restrict__ z, const float* __restr
     z[i] = fminf(fmaxf(__fsub_rn(z[i], step), -1.0f), 1.0f);
 }
 
-extern "C" __global__ void adam_count_step(int* steps_taken)
+extern "C" __global__ void adam_count_step(int* steps_taken, const int* stopped)
 {
-    if (blockIdx.x == 0 && threadIdx.x == 0) *steps_taken += 1;
+    if (blockIdx.x == 0 && threadIdx.x == 0 && (stopped == nullptr || *stopped == 0)) *steps_taken += 1;
 }

@@ -2,7 +2,9 @@
 
 auto prefers TensorRT (tensorrt and cuda-python installed, a GPU, and plans for it in the bundle),
 then ONNX Runtime on CUDA (onnxruntime-gpu), then ONNX Runtime on the CPU. Weights files (not
-bundles) only run on eager PyTorch. Nothing here imports torch.
+bundles) run on eager PyTorch, or with --backend gpu on the GPU runtime (the search's state on
+the device, CUDA kernels, one iteration replayed as a CUDA graph, PyTorch running the networks).
+Nothing here imports torch.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from inpaint.errors import InpaintError
 
-BACKENDS = ("auto", "trt", "ort", "torch")
+BACKENDS = ("auto", "trt", "ort", "torch", "gpu")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,14 @@ def choose(backend: str, device: str | None, bundle_root: Path, weights: Path | 
     if backend not in BACKENDS:
         raise InpaintError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     cpu_only = device == "cpu"
+    if backend == "gpu":
+        if device == "cpu":
+            raise InpaintError("--backend gpu runs on a GPU; drop --device cpu or use --backend ort")
+        for module, fix in (("torch", "pip install 'inpaint[train]' (a CUDA build of PyTorch)"),
+                            ("cuda", "pip install 'inpaint[gpu]'")):
+            if not _installed(module):
+                raise InpaintError(f"--backend gpu needs {module}: {fix}; or use --backend ort")
+        return Choice("gpu")
     if weights is not None:
         if backend not in ("auto", "torch"):
             raise InpaintError(f"--weights is for --backend torch; give --bundle DIR for {backend}")

@@ -54,8 +54,10 @@ def _upsample(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 class Inpainter:
     """Fills holes with a trained generator: Inpainter(engine).complete(picture, hole)."""
 
-    def __init__(self, engine: Engine, ops=None, settings: InpaintSettings = InpaintSettings()):
-        self.engine, self.ops, self.settings = engine, ops or CpuOps(), settings
+    def __init__(self, engine: Engine, ops=None, settings: InpaintSettings = InpaintSettings(),
+                 search: Callable = optimise):
+        """search: the loop, optimise (host) or runtime.gpu.gpu_search (device), with its signature."""
+        self.engine, self.ops, self.settings, self.search = engine, ops or CpuOps(), settings, search
 
     @classmethod
     def from_weights(cls, path=None, device: str = "cpu", settings: InpaintSettings = InpaintSettings()):
@@ -93,7 +95,7 @@ class Inpainter:
         lows = [to_model_resolution(rgb, h, spec.resolution) for rgb, h in zip(rgbs, holes)]
         problem = make_problem(np.stack([y for y, _ in lows]), np.stack([k for _, k in lows]),
                                spec.patch, s.window)
-        search = optimise(self.engine, self.ops, problem.repeat(s.restarts), s, on_step=on_step, keep=keep)
+        search = self.search(self.engine, self.ops, problem.repeat(s.restarts), s, on_step=on_step, keep=keep)
         best = search.best_of(s.restarts)
         t1 = time.perf_counter()
         done = [self._paste(p, rgb, h, y, k, x, best, i, t1 - t0)

@@ -58,6 +58,28 @@ class Stream:
         return 0, int(self.handle)
 
 
+class Event:
+    """A CUDA event: recorded on a stream, then timed against another (device time, not host)."""
+
+    def __init__(self):
+        self._rt = _cudart()
+        self.handle = check(self._rt.cudaEventCreate(), "cudaEventCreate")
+
+    def record(self, stream: Stream) -> "Event":
+        check(self._rt.cudaEventRecord(self.handle, stream.handle), "cudaEventRecord")
+        return self
+
+    def ms_since(self, start: "Event") -> float:
+        """Milliseconds of device time from `start` to this event (waits for this one)."""
+        check(self._rt.cudaEventSynchronize(self.handle), "cudaEventSynchronize")
+        return float(check(self._rt.cudaEventElapsedTime(start.handle, self.handle), "cudaEventElapsedTime"))
+
+    def destroy(self) -> None:
+        if self.handle is not None:
+            check(self._rt.cudaEventDestroy(self.handle), "cudaEventDestroy")
+            self.handle = None
+
+
 class DeviceBuffer:
     """nbytes of device memory; copies to and from contiguous numpy arrays on a stream."""
 
@@ -106,10 +128,26 @@ class DeviceArray:
     shape: tuple[int, ...]
     dtype: np.dtype
 
+    @classmethod
+    def from_host(cls, array: np.ndarray, stream: Stream) -> "DeviceArray":
+        """A new device copy of a host array (the upload is enqueued on `stream`)."""
+        array = np.ascontiguousarray(array)
+        buffer = DeviceBuffer(array.nbytes)
+        buffer.upload(array, stream)
+        return cls(buffer, array.shape, array.dtype)
+
     def to_host(self, stream: Stream) -> np.ndarray:
         out = self.buffer.download(np.empty(self.shape, self.dtype), stream)
         stream.synchronize()
         return out
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        """CUDA Array Interface, version 3: torch.as_tensor (CuPy, Numba) views this memory
+        without a copy. It names no stream ("stream": None, no synchronization on import): the
+        importer must order its work on the stream that writes the buffer, as the engines do."""
+        return {"shape": tuple(self.shape), "typestr": np.dtype(self.dtype).str,
+                "data": (int(self.buffer), False), "strides": None, "stream": None, "version": 3}
 
 
 class CudaGraph:

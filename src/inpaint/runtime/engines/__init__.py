@@ -1,7 +1,8 @@
 """Engines run the networks: the generator, its vector-Jacobian product and the critic.
 
-Every engine takes and returns numpy arrays on the host for now; the optimisation loop in
-runtime/optimise.py is written once against this interface.
+The engines of the host loop (runtime/optimise.py, written once against this interface) take
+and return numpy arrays. The device search (runtime/device_search.py) uses the same calls on
+DeviceArrays, with engines that keep everything on the GPU (engines/torch_device.py).
 """
 from __future__ import annotations
 

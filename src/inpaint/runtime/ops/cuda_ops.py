@@ -20,11 +20,13 @@ BLOCK = 256              # threads per block of the one-thread-per-element kerne
 CONTEXTUAL_BLOCK = 256   # = CONTEXTUAL_BLOCK in contextual.cu, the size of its reduction tree
 POISSON_BLOCK = 256      # = POISSON_BLOCK in poisson.cu
 POISSON_BLOCKS_PER_IMAGE = 512  # at most; enough to fill the GPU at full resolution
+TRACK_BLOCK = 256        # = TRACK_BLOCK in track.cu: one block, a warp per row
 KERNELS = {  # .cu file -> the kernels in it
     "importance_weights": ("importance_weights",),
     "contextual": ("contextual",),
     "adam": ("adam_step", "adam_count_step"),
     "poisson": ("poisson_clear", "poisson_init", "poisson_omega", "poisson_sweep", "poisson_residual"),
+    "track": ("track",),
 }
 F32, I32, U32 = np.dtype(np.float32), np.dtype(np.int32), np.dtype(np.uint32)
 
@@ -163,23 +165,70 @@ class CudaOps:
         return loss, grad
 
     def adam(self, z: DeviceArray, grad: DeviceArray, state: CudaAdamState, lr: float, beta1: float,
-             beta2: float, eps: float = 1e-8) -> DeviceArray:
+             beta2: float, eps: float = 1e-8, stop: DeviceArray | None = None) -> DeviceArray:
         """One Adam step on z in place, then z clipped to [-1, 1], as CpuOps.adam; returns z.
 
         Two launches and no allocation or host scalar that changes between steps: capturable
-        in a CUDA graph and replayable (the step count is state.step, on the device).
+        in a CUDA graph and replayable (the step count is state.step, on the device). stop: an
+        int32 on the device (e.g. track()'s status); while it is non-zero no step is taken or
+        counted.
         """
         _expect(z, tuple(z.shape), F32, "z")
         for array, what in ((grad, "grad"), (state.m, "state.m"), (state.v, "state.v")):
             _expect(array, tuple(z.shape), F32, what)
         _expect(state.step, (1,), I32, "state.step")
+        if stop is not None and (np.dtype(stop.dtype) != I32 or int(np.prod(stop.shape)) < 1):
+            raise ValueError(f"stop must be int32 with at least one element, got {stop.dtype} {tuple(stop.shape)}")
         n = int(np.prod(z.shape))
         _check_size(n)
+        flag = 0 if stop is None else int(stop.buffer)
         self._launch("adam_step", _blocks(n), BLOCK, int(z.buffer), int(grad.buffer), int(state.m.buffer),
-                     int(state.v.buffer), int(state.step.buffer), np.int32(n), np.float32(lr),
+                     int(state.v.buffer), int(state.step.buffer), flag, np.int32(n), np.float32(lr),
                      np.float64(beta1), np.float64(beta2), np.float32(eps))
-        self._launch("adam_count_step", 1, 1, int(state.step.buffer))
+        self._launch("adam_count_step", 1, 1, int(state.step.buffer), flag)
         return z
+
+    def track(self, contextual: DeviceArray, prior: DeviceArray, consistency: DeviceArray,
+              z: DeviceArray, steps: DeviceArray, best: DeviceArray, best_z: DeviceArray,
+              history: DeviceArray, status: DeviceArray, prior_weight: float,
+              consistency_weight: float, patience: int, rel_tol: float) -> None:
+        """The bookkeeping of optimise() between the losses and the Adam step, on the device.
+
+        contextual, prior, consistency: (B,) float32, the losses of the iterate z (B, z_dim).
+        steps: (1,) int32, the Adam steps taken (CudaAdamState.step): the 0-based iteration,
+        since this runs before the iteration's Adam step. Updated in place: best (4, B) float32,
+        the total, contextual, prior and consistency loss of each row's best iterate so far;
+        best_z (B, z_dim), that iterate; history (iterations,) float32, the mean total loss per
+        iteration, its length being settings.iterations; status (2,) int32, zero at the start:
+        [0] turns 1 when the search stops (optimise's early-stopping rule or the iteration
+        limit) and [1] then holds the iterations run. Once status[0] is set the call changes
+        nothing, so replays past the stop are harmless; pass status as adam()'s `stop` so that
+        no Adam step follows either (as optimise, which breaks before the step).
+
+        One launch, no allocation and no argument that changes between iterations: capturable
+        in a CUDA graph and replayable, like adam().
+        """
+        if len(z.shape) != 2:
+            raise ValueError(f"z must be (B, z_dim), got shape {tuple(z.shape)}")
+        b, z_dim = z.shape
+        _expect(z, (b, z_dim), F32, "z")
+        for array, what in ((contextual, "contextual"), (prior, "prior"), (consistency, "consistency")):
+            _expect(array, (b,), F32, what)
+        _expect(steps, (1,), I32, "steps")
+        _expect(best, (4, b), F32, "best")
+        _expect(best_z, (b, z_dim), F32, "best_z")
+        if len(history.shape) != 1 or history.shape[0] < 1:
+            raise ValueError(f"history must be (iterations,) with iterations >= 1, got shape {tuple(history.shape)}")
+        _expect(history, tuple(history.shape), F32, "history")
+        _expect(status, (2,), I32, "status")
+        if int(patience) != patience or patience < 0:
+            raise ValueError(f"patience must be a non-negative integer, got {patience!r}")
+        _check_size(b * z_dim)
+        self._launch("track", 1, TRACK_BLOCK, int(contextual.buffer), int(prior.buffer),
+                     int(consistency.buffer), int(z.buffer), int(steps.buffer), int(best.buffer),
+                     int(best_z.buffer), int(history.buffer), int(status.buffer), np.int32(b),
+                     np.int32(z_dim), np.int32(history.shape[0]), np.int32(patience),
+                     np.float32(prior_weight), np.float32(consistency_weight), np.float64(rel_tol))
 
     def blend(self, source: DeviceArray, target: DeviceArray, known: DeviceArray, tol: float = 1e-5,
               max_sweeps: int = 20000, check_every: int = 50) -> tuple[DeviceArray, int, np.ndarray]:

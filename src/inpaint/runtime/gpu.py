@@ -1,0 +1,69 @@
+"""The GPU runtime behind Inpainter: the device search, and Poisson blending with the CUDA solver.
+
+Inpainter drives a search function and an ops object; here the search is device_search (all state
+on the GPU, one iteration replayed as a CUDA graph) and the ops object blends with CudaOps.blend,
+taking and returning the host arrays Inpainter works with. The networks run on
+TorchDeviceEngine, eager PyTorch on the same device buffers.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inpaint.runtime.cuda import DeviceArray, Stream
+from inpaint.spec import InpaintSettings
+
+BLEND_TOL = 1e-5   # relative residual of the Poisson solver (CudaOps.blend states what it bounds)
+
+
+class GpuOps:
+    """What Inpainter asks of its ops, on the GPU: `cuda` for the search, `blend` on host arrays."""
+
+    name = "gpu"
+
+    def __init__(self, cuda_ops):
+        self.cuda, self.stream = cuda_ops, cuda_ops.stream
+
+    def _upload(self, array: np.ndarray) -> DeviceArray:
+        return DeviceArray.from_host(np.asarray(array, np.float32), self.stream)
+
+    def blend(self, source: np.ndarray, target: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """As CpuOps.blend: (H, W, C) floats and bool known (H, W) -> float64 (H, W, C)."""
+        if not known.any():
+            raise ValueError("blend needs at least one known pixel: the mask marks the whole image as hole")
+        arrays = [self._upload(a.transpose(2, 0, 1)[None]) for a in (source, target)]
+        arrays.append(self._upload(known[None].astype(np.float32)))
+        result = None
+        try:
+            result, _, _ = self.cuda.blend(*arrays, tol=BLEND_TOL)
+            return result.to_host(self.stream)[0].transpose(1, 2, 0).astype(np.float64)
+        finally:
+            for a in arrays + ([result] if result is not None else []):
+                a.buffer.free()
+
+
+def gpu_search(engine, ops: GpuOps, problem, settings: InpaintSettings, on_step=None, keep: tuple[int, ...] = ()):
+    """optimise()'s signature over device_search: on_step is told once, at the end (the loop
+    reads nothing back per iteration); `keep` is not available on the GPU."""
+    from inpaint.errors import InpaintError
+    from inpaint.runtime.device_search import device_search
+    if keep:
+        raise InpaintError("quality against iterations (keep) needs the host loop: use --backend ort or torch")
+    search = device_search(engine, ops.cuda, problem, settings)
+    if on_step is not None:
+        on_step(search.iterations, search.history[-1])
+    return search
+
+
+def gpu_inpainter(weights: str | Path | None = None, settings: InpaintSettings = InpaintSettings(),
+                  device: int = 0):
+    """An Inpainter on the GPU runtime, from a weights file (default: the shipped model)."""
+    from inpaint.runtime.complete import Inpainter
+    from inpaint.runtime.engines.torch_device import TorchDeviceEngine
+    from inpaint.runtime.ops.cuda_ops import CudaOps
+    from inpaint.weights import shipped_path
+    stream = Stream()
+    ops = CudaOps(stream, device_id=device)
+    engine = TorchDeviceEngine.from_weights(weights or shipped_path(), stream, device)
+    return Inpainter(engine, GpuOps(ops), settings, search=gpu_search)
