@@ -1,0 +1,201 @@
+"""The device search's loop (warm-up, capture, replays in bursts, the stop flag, the result) on
+the CPU: host memory stands in for device memory and numpy for the kernels, so what is checked
+here is the loop itself, against optimise(); the kernels and the GPU engine have their own tests
+on GPU machines (test_device_search.py, tests/kernels)."""
+import ctypes
+
+import numpy as np
+import pytest
+
+import inpaint.runtime.cuda as cuda
+from inpaint.masks import importance_weights, make_mask
+from inpaint.runtime.cuda import DeviceArray, DeviceBuffer, Stream
+from inpaint.runtime.engines.torch import TorchEngine
+from inpaint.runtime.ops import AdamState, CpuOps
+from inpaint.runtime.optimise import initial_z, optimise
+from inpaint.runtime.problem import make_problem
+from inpaint.spec import InpaintSettings
+
+
+class HostRuntime:
+    """The cudart calls of inpaint.runtime.cuda, on host memory."""
+
+    class cudaError_t:
+        cudaSuccess = 0
+
+    class cudaMemcpyKind:
+        cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice = 1, 2, 3
+
+    def __init__(self):
+        self.live = {}
+
+    def cudaStreamCreate(self):
+        return 0, 1
+
+    def cudaStreamSynchronize(self, handle):
+        return 0
+
+    def cudaMalloc(self, n):
+        block = np.full(n, 0xFF, np.uint8)          # poisoned: NaN as float32
+        self.live[block.ctypes.data] = block
+        return 0, block.ctypes.data
+
+    def cudaFree(self, pointer):
+        del self.live[pointer]
+        return 0
+
+    def cudaMemcpyAsync(self, dst, src, n, kind, stream):
+        ctypes.memmove(int(dst), int(src), n)
+        return 0
+
+
+def view(array: DeviceArray) -> np.ndarray:
+    """The numpy view of a DeviceArray's (host) memory."""
+    n = int(np.prod(array.shape)) * np.dtype(array.dtype).itemsize
+    return np.frombuffer((ctypes.c_byte * n).from_address(int(array.buffer)), array.dtype).reshape(array.shape)
+
+
+class HostOps:
+    """CudaOps' contract in numpy: the same calls, in place on the DeviceArrays."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def importance_weights(self, known, window=7):
+        out = DeviceArray(DeviceBuffer(int(np.prod(known.shape)) * 4), (known.shape[0], 1, *known.shape[1:]),
+                          np.dtype(np.float32))
+        view(out)[:] = importance_weights(view(known), window)[:, None]
+        return out
+
+    def contextual(self, x, y, w, norm, g_extra=None, out=None):
+        loss, grad = CpuOps.contextual(view(x), view(y), view(w), norm)
+        view(out[0])[:], view(out[1])[:] = loss, grad + (0 if g_extra is None else view(g_extra))
+        return out
+
+    def adam(self, z, grad, state, lr, beta1, beta2, eps=1e-8, stop=None):
+        if stop is not None and view(stop)[0]:
+            return z
+        steps = view(state.step)
+        CpuOps.adam(view(z), view(grad).copy(), AdamState(view(state.m), view(state.v), int(steps[0])),
+                    lr, beta1, beta2, eps)
+        steps[0] += 1
+        return z
+
+    def track(self, contextual, prior, consistency, z, steps, best, best_z, history, status, lam, mu,
+              patience, rel_tol):
+        status, history = view(status), view(history)
+        if status[0]:
+            return
+        t = int(view(steps)[0])
+        total = view(contextual) + np.float32(lam) * view(prior) + np.float32(mu) * view(consistency)
+        better = np.ones_like(total, bool) if t == 0 else total < view(best)[0]
+        view(best_z)[better] = view(z)[better]
+        view(best)[:, better] = np.stack([total, view(contextual), view(prior), view(consistency)])[:, better]
+        history[t] = total.mean()
+        it = t + 1
+        if it == history.shape[0] or (it > patience and
+                                      history[t - patience] - history[t] < rel_tol * abs(history[t - patience])):
+            status[:] = 1, it
+
+
+class HostEngine:
+    """TorchEngine behind the DeviceEngine calls, with outputs at fixed addresses per shape."""
+
+    name = "host"
+
+    def __init__(self, cpu: TorchEngine, stream):
+        self.cpu, self.spec, self.stream = cpu, cpu.spec, stream
+        self.outputs, self.captures = {}, 0
+
+    def _out(self, name, value):
+        value = np.asarray(value, np.float32)
+        key = (name, value.shape)
+        if key not in self.outputs:
+            self.outputs[key] = DeviceArray(DeviceBuffer(value.nbytes), value.shape, np.dtype(np.float32))
+        view(self.outputs[key])[:] = value
+        return self.outputs[key]
+
+    def generator(self, z):
+        return self._out("x", self.cpu.generator(view(z).copy()))
+
+    def generator_vjp(self, g_x):
+        return self._out("g_z", self.cpu.generator_vjp(view(g_x).copy()))
+
+    def target_features(self, masked_y, box):
+        tg, tp = self.cpu.target_features(view(masked_y).copy(), view(box).copy())
+        return self._out("tg", tg.numpy()), self._out("tp", tp.numpy())
+
+    def critic(self, x, known, box, target, prior, lam, mu):
+        import torch
+        if target is not None:
+            target = tuple(torch.from_numpy(view(t).copy()) for t in target)
+        outs = self.cpu.critic(view(x).copy(), view(known).copy(), view(box).copy(), target, prior, lam, mu)
+        return tuple(self._out(name, v) for name, v in zip(("prior", "consistency", "g_x"), outs))
+
+    def capture(self, enqueue):
+        self.captures += 1
+
+        class Replay:
+            def launch(self):
+                enqueue()
+
+            def destroy(self):
+                pass
+        return Replay()
+
+
+@pytest.fixture
+def host_cuda(monkeypatch):
+    runtime = HostRuntime()
+    monkeypatch.setattr(cuda, "_cudart", lambda: runtime)
+    return runtime
+
+
+@pytest.fixture(scope="module")
+def cpu(tiny_weights):
+    return TorchEngine.from_weights(tiny_weights)
+
+
+EARLY = InpaintSettings(iterations=300, restarts=1, lr=1e-6, patience=5, rel_tol=1e-3)
+
+
+@pytest.mark.parametrize("settings, check_every", [
+    (EARLY, 25), (EARLY, 4),                                                   # early stop inside a burst
+    (InpaintSettings(iterations=23, restarts=1, lr=0.05, patience=1000), 5),   # the iteration limit
+    (InpaintSettings(iterations=23, restarts=1, lr=0.05, patience=1000, consistency_weight=0.0,
+                     prior="global", norm="l2"), 7),
+    (InpaintSettings(iterations=60, restarts=1, lr=0.02, patience=2, rel_tol=0.1), 25),
+    (InpaintSettings(iterations=1, restarts=1), 3),
+])
+@pytest.mark.parametrize("use_graph", [True, False])
+def test_the_device_loop_searches_as_optimise_does(host_cuda, cpu, settings, check_every, use_graph):
+    from inpaint.runtime.device_search import DeviceSearch
+    y = cpu.generator(initial_z(3, cpu.spec.z_dim, 123))
+    problem = make_problem(y, np.stack([make_mask("pattern", 64, i) for i in range(3)]), cpu.spec.patch)
+    ref = optimise(cpu, CpuOps(), problem, settings)
+    stream = Stream()
+    engine = HostEngine(cpu, stream)
+    search = DeviceSearch(engine, HostOps(stream), problem, settings)
+    got = search.run(check_every, use_graph)
+    steps, status = search.adam.steps_taken(stream), search.status.to_host(stream).tolist()
+    search.free()
+    assert got.iterations == ref.iterations == status[1] and status[0] == 1
+    assert steps == got.iterations - 1                       # the stopping iteration takes no step
+    assert engine.captures == (1 if use_graph and settings.iterations > 1 else 0)
+    np.testing.assert_allclose(got.history, ref.history, rtol=1e-5)
+    for name in ("z", "x", "loss", "contextual", "prior", "consistency"):
+        np.testing.assert_allclose(getattr(got, name), getattr(ref, name), rtol=1e-4, atol=1e-6, err_msg=name)
+    assert set(host_cuda.live) == {int(a.buffer) for a in engine.outputs.values()}   # free() left the engine's
+
+
+def test_a_search_runs_once(host_cuda, cpu):
+    from inpaint.errors import InpaintError
+    from inpaint.runtime.device_search import DeviceSearch
+    y = cpu.generator(initial_z(1, cpu.spec.z_dim, 1))
+    problem = make_problem(y, make_mask("center", 64, 0)[None], cpu.spec.patch)
+    stream = Stream()
+    search = DeviceSearch(HostEngine(cpu, stream), HostOps(stream), problem, InpaintSettings(iterations=3, restarts=1))
+    search.run()
+    with pytest.raises(InpaintError, match="runs once"):
+        search.run()
+    search.free()
