@@ -199,3 +199,35 @@ def test_a_search_runs_once(host_cuda, cpu):
     with pytest.raises(InpaintError, match="runs once"):
         search.run()
     search.free()
+
+
+class HostBlendOps(HostOps):
+    """HostOps with CudaOps.blend's contract: batched (B, C, H, W), float known (B, H, W)."""
+
+    def blend(self, source, target, known, tol=1e-5):
+        from inpaint.runtime.blend import poisson_blend
+        out = DeviceArray(DeviceBuffer(int(np.prod(source.shape)) * 4), source.shape, np.dtype(np.float32))
+        for b in range(source.shape[0]):
+            view(out)[b] = poisson_blend(view(source)[b].transpose(1, 2, 0), view(target)[b].transpose(1, 2, 0),
+                                         view(known)[b] > 0.5).transpose(2, 0, 1)
+        return out, 0, np.zeros(source.shape[0], np.float32)
+
+
+def test_the_gpu_inpainter_completes_as_the_cpu_one(host_cuda, cpu):
+    from inpaint.imageio import Picture
+    from inpaint.runtime.complete import Inpainter
+    from inpaint.runtime.gpu import GpuOps, gpu_search
+    rng = np.random.default_rng(4)
+    picture = Picture(rng.integers(0, 256, (80, 72, 3), np.uint8), None, "RGB")
+    hole = np.zeros((80, 72), bool)
+    hole[20:50, 30:60] = True
+    settings = InpaintSettings(iterations=8, restarts=2, lr=0.05)
+    stream = Stream()
+    steps = []
+    gpu = Inpainter(HostEngine(cpu, stream), GpuOps(HostBlendOps(stream)), settings, search=gpu_search)
+    ours = gpu.complete(picture, hole, on_step=lambda it, loss: steps.append(it))
+    ref = Inpainter(cpu, settings=settings).complete(picture, hole)
+    np.testing.assert_array_equal(ours.raw, ref.raw)
+    assert np.abs(ours.picture.pixels.astype(int) - ref.picture.pixels.astype(int)).max() <= 1
+    np.testing.assert_array_equal(ours.picture.pixels[~hole], picture.pixels[~hole])
+    assert steps == [8] and ours.report["iterations"] == ref.report["iterations"] == 8
