@@ -73,3 +73,24 @@ def test_cuda_graph_replays_match_plain_runs_and_keep_activations_on_the_device(
     np.testing.assert_array_equal(a.z, b.z)
     assert replayed._replays and not plain._replays
     assert all(isinstance(s, DeviceArray) for s in replayed._saved)
+
+
+def test_the_device_search_on_tensorrt_matches_onnx_runtime(built):
+    """The GPU runtime with its networks on TensorRT: one iteration captured as a CUDA graph."""
+    pytest.importorskip("cuda.core", reason="cuda.core runs the kernels (pip install 'inpaint[gpu]')")
+    from inpaint.runtime.cuda import Stream
+    from inpaint.runtime.device_search import device_search
+    from inpaint.runtime.engines.trt_device import TrtDeviceEngine
+    from inpaint.runtime.ops import CpuOps
+    from inpaint.runtime.ops.cuda_ops import CudaOps
+    from inpaint.runtime.optimise import optimise
+    from inpaint.spec import InpaintSettings
+    bundle = load_bundle(built[0])
+    stream = Stream()
+    settings = InpaintSettings(iterations=30, restarts=1, patience=1000)
+    y = np.random.default_rng(4).uniform(-1, 1, (4, 3, 64, 64)).astype(np.float32)
+    p = make_problem(y, np.stack([make_mask("pattern", 64, i) for i in range(4)]), 32)
+    ours = device_search(TrtDeviceEngine(bundle, stream), CudaOps(stream), p, settings)
+    ref = optimise(OrtEngine(bundle, threads=1), CpuOps(), p, settings)
+    assert ours.iterations == ref.iterations
+    assert np.abs(ours.x - ref.x).mean() <= 5e-3          # TensorRT may use TF32

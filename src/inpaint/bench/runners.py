@@ -5,9 +5,10 @@ A runner answers two questions for a batch of problems:
   steps, after `warmup` untimed ones (compilation, sessions, allocations);
 - `search_seconds(problem, iterations)`: the wall time of a whole search of that many steps from
   a fresh z, targets included, warm.
-The runtime's backends (ort, trt) run `runtime.optimise` and are timed from its per-step callback;
-eager and compile run the yardstick; gpu runs the device search (runtime.device_search: state on
-the GPU, one iteration replayed as a CUDA graph). GPU steps are timed with CUDA events.
+ort runs `runtime.optimise` and is timed from its per-step callback; eager and compile run the
+yardstick; gpu and trt run the device search (runtime.device_search: state on the GPU, one
+iteration replayed as a CUDA graph), with the networks on eager PyTorch or on TensorRT. GPU steps
+are timed with CUDA events.
 """
 from __future__ import annotations
 
@@ -36,12 +37,14 @@ def unavailable(backend: str, device: str, bundle_root: Path) -> str:
         return "compile on the CPU needs a C++ compiler (torch.compile's inductor builds C++)"
     if backend == "trt":
         from inpaint.runtime.backends import trt_ready
-        return trt_ready(bundle_root)
-    if backend == "gpu":
+        reason = trt_ready(bundle_root)
+        if reason:
+            return reason
+    if backend in ("gpu", "trt"):
         if not device.startswith("cuda"):
             return "the GPU runtime needs --device cuda"
-        if importlib.util.find_spec("torch") is None:
-            return "the GPU runtime runs its networks with PyTorch here: pip install 'inpaint[train]'"
+        if backend == "gpu" and importlib.util.find_spec("torch") is None:
+            return "the gpu backend runs its networks with PyTorch: pip install 'inpaint[train]'"
         from inpaint.kernels.build import cuda_core
         try:
             cuda_core()
@@ -133,18 +136,17 @@ class GraphRunner:
 
 
 class DeviceRunner:
-    """The GPU runtime: the device search with the eager-PyTorch device engine (TorchDeviceEngine),
-    CudaOps kernels and one iteration replayed as a CUDA graph."""
+    """The GPU runtime: the device search (CudaOps kernels, one iteration replayed as a CUDA
+    graph) with its networks on eager PyTorch ("gpu") or on the bundle's TensorRT plans ("trt")."""
 
-    name = "gpu"
-
-    def __init__(self, weights: Path):
+    def __init__(self, name: str, weights: Path, bundle_root: Path):
         from inpaint.runtime.cuda import Stream
-        from inpaint.runtime.engines.torch_device import TorchDeviceEngine
+        from inpaint.runtime.gpu import device_engine
         from inpaint.runtime.ops.cuda_ops import CudaOps
+        self.name = name
         self.stream = Stream()
         self.ops = CudaOps(self.stream)
-        self.engine = TorchDeviceEngine.from_weights(weights, self.stream)
+        self.engine = device_engine("trt" if name == "trt" else "torch", self.stream, weights, bundle_root)
 
     def iteration_seconds(self, problem: Problem, iterations: int, warmup: int) -> np.ndarray:
         from inpaint.runtime.device_search import DeviceSearch
@@ -169,12 +171,8 @@ def make_runner(backend: str, device: str, bundle_root: Path, weights: Path, thr
         raise InpaintError(f"backend {backend}: {reason}")
     if backend in ("eager", "compile"):
         return EagerRunner(weights, device, compile=backend == "compile")
-    if backend == "gpu":
-        return DeviceRunner(weights)
+    if backend in ("gpu", "trt"):
+        return DeviceRunner(backend, weights, bundle_root)
     from inpaint.runtime.bundle import load_bundle
-    bundle = load_bundle(bundle_root)
-    if backend == "ort":
-        from inpaint.runtime.engines.ort import OrtEngine
-        return GraphRunner("ort", OrtEngine(bundle, threads))
-    from inpaint.runtime.engines.trt import TrtEngine
-    return GraphRunner("trt", TrtEngine(bundle))
+    from inpaint.runtime.engines.ort import OrtEngine
+    return GraphRunner("ort", OrtEngine(load_bundle(bundle_root), threads))

@@ -24,9 +24,9 @@ def _backends(ctx, param, value):
                                                       "show_default": True})
 @click.option("--backends", callback=_backends, default=None,
               help="Comma-separated: eager (autograd + torch.optim.Adam), compile (the same under "
-                   "torch.compile), ort (ONNX Runtime, CPU), trt (TensorRT), gpu (the GPU runtime: state "
-                   "on the device, CUDA kernels, one iteration replayed as a CUDA graph) [default: every "
-                   "one that can run here].")
+                   "torch.compile), ort (ONNX Runtime, CPU), gpu and trt (the GPU runtime: state on the "
+                   "device, CUDA kernels, one iteration replayed as a CUDA graph, with the networks on "
+                   "eager PyTorch or on TensorRT) [default: every one that can run here].")
 @click.option("--batch", "batches", default=None,
               callback=lambda c, p, v: None if v is None else positive_ints(v, "1,16,64"),
               help="Comma-separated batch sizes (images x restarts) [default: 1,16,64 on the CPU, "

@@ -35,10 +35,11 @@ def main():
               help="trt: the bundle's TensorRT plans for this GPU; ort: the exported graphs on ONNX "
                    "Runtime; torch: eager PyTorch (the reference; needs --weights or the shipped model); "
                    "gpu: the GPU runtime (state on the device, CUDA kernels, the iteration as a CUDA "
-                   "graph; PyTorch runs the networks); auto: TensorRT, else ONNX Runtime on CUDA, else "
-                   "on the CPU (torch with --weights).")
+                   "graph; the networks on the bundle's TensorRT plans where they can run, else on "
+                   "PyTorch); auto: TensorRT, else ONNX Runtime on CUDA, else on the CPU (torch with "
+                   "--weights).")
 @click.option("--bundle", type=click.Path(path_type=Path),
-              help="Bundle for trt and ort [default: the shipped celeba64].")
+              help="Bundle for trt, ort and gpu [default: the shipped celeba64].")
 @click.option("--weights", type=click.Path(path_type=Path),
               help="Weights for --backend torch or gpu [default: the shipped celeba64].")
 @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Adam steps on z at most [default: 1000].")
@@ -162,8 +163,8 @@ def _inpainter(backend, bundle, weights, device, settings, quiet=False):
     from inpaint.weights import shipped_bundle
     if bundle is not None and weights is not None:
         raise click.UsageError("give either --bundle (trt, ort) or --weights (torch), not both")
-    if backend in ("torch", "gpu") and bundle is not None:
-        raise click.UsageError(f"--bundle is for --backend trt or ort; give --weights FILE for {backend}")
+    if backend == "torch" and bundle is not None:
+        raise click.UsageError("--bundle is for --backend trt, ort or gpu; give --weights FILE for torch")
     choice = choose(backend, device, Path(bundle) if bundle else shipped_bundle(), weights)
     if choice.note and not quiet:
         click.echo(f"note: {choice.note}", err=True)
@@ -173,9 +174,12 @@ def _inpainter(backend, bundle, weights, device, settings, quiet=False):
         import torch
         if not torch.cuda.is_available():
             raise InpaintError("--backend gpu asked for, but torch sees no CUDA GPU; use --backend ort")
+        from inpaint.runtime.backends import trt_ready
         from inpaint.runtime.gpu import gpu_inpainter
         index = int(device.split(":")[1]) if device and ":" in device else 0
-        return gpu_inpainter(weights, settings, index)
+        root = Path(bundle) if bundle else shipped_bundle()
+        engine = "trt" if weights is None and not trt_ready(root) else "torch"   # TensorRT where it can run
+        return gpu_inpainter(weights, settings, index, engine, root)
     try:
         import torch
     except ImportError:

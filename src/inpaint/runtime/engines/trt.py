@@ -30,7 +30,8 @@ def import_tensorrt():
 class TrtEngine(GraphEngine):
     name = "trt"
 
-    def __init__(self, bundle: Bundle, device: int = 0, cuda_graphs: bool = True):
+    def __init__(self, bundle: Bundle, device: int = 0, cuda_graphs: bool = True, stream=None):
+        """stream: an inpaint.runtime.cuda.Stream to enqueue on (default: one of its own)."""
         super().__init__(bundle)
         from inpaint.runtime import cuda
         self._trt, self._cuda = import_tensorrt(), cuda
@@ -39,7 +40,7 @@ class TrtEngine(GraphEngine):
         self.ranges = [tuple(r) for r in self.meta["profiles"]]
         self._logger = self._trt.Logger(self._trt.Logger.WARNING)
         self._runtime = self._trt.Runtime(self._logger)
-        self._stream = cuda.Stream()
+        self._stream = stream or cuda.Stream()
         self._graphs: dict = {}      # name -> (engine, one execution context per profile)
         self._buffers: dict = {}     # (graph, tensor) -> DeviceBuffer sized for the largest batch
         self.cuda_graphs = cuda_graphs
@@ -68,9 +69,10 @@ class TrtEngine(GraphEngine):
             buf = self._buffers[(graph, tensor)] = self._cuda.DeviceBuffer(nbytes)
         return buf
 
-    def _run(self, name: str, feeds: dict, keep: tuple[str, ...] = ()) -> list:
+    def _run(self, name: str, feeds: dict, keep: tuple[str, ...] = (), sync: bool = True) -> list:
         """Feeds that are DeviceArrays are bound where they are; outputs named in `keep` come back
-        as DeviceArrays (valid until this graph runs again), the others as numpy arrays."""
+        as DeviceArrays (valid until this graph runs again), the others as numpy arrays. With
+        sync=False (every output kept) nothing waits for the GPU: the work stays enqueued."""
         trt, cuda = self._trt, self._cuda
         engine, contexts = self._load(name)
         io = self.bundle.graph_io(name)
@@ -109,7 +111,10 @@ class TrtEngine(GraphEngine):
                 self._replays[key] = cuda.CudaGraph(self._stream, lambda: context.execute_async_v3(int(self._stream)))
         result = [o if out["name"] in keep else o.buffer.download(np.empty(o.shape, o.dtype), self._stream)
                   for o, out in zip(outputs, io["outputs"])]
-        self._stream.synchronize()
+        if sync:
+            self._stream.synchronize()
+        elif len(keep) < len(outputs):
+            raise ValueError("sync=False needs every output kept on the device")
         return result
 
     @staticmethod

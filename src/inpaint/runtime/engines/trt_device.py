@@ -1,0 +1,85 @@
+"""TensorRT as the device search's engine: the bundle's plans on DeviceArrays, nothing on the host.
+
+The device search (runtime/device_search.py) captures a whole iteration, these graphs and the
+CudaOps kernels together, as one CUDA graph on its stream; so this engine enqueues on that stream,
+never waits for the GPU, keeps every output on the device at addresses fixed per batch size, and
+leaves recording to the search (its TrtEngine records no per-graph CUDA graphs: captures do not
+nest). The critic's scalar weights and the unused targets of the critics without the consistency
+term are device arrays made once, before any capture.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from inpaint.runtime.bundle import Bundle
+from inpaint.runtime.cuda import CudaGraph, DeviceArray, Stream
+from inpaint.runtime.engines.graphs import critic_graph
+from inpaint.runtime.engines.trt import TrtEngine
+
+
+class CapturedIteration:
+    """A CudaGraph replayed on the stream it was recorded on (device_search's Replay)."""
+
+    def __init__(self, graph: CudaGraph, stream: Stream):
+        self.graph, self.stream = graph, stream
+
+    def launch(self) -> None:
+        self.graph.launch(self.stream)
+
+    def destroy(self) -> None:
+        self.graph.destroy()
+
+
+class TrtDeviceEngine:
+    name = "trt-device"
+
+    def __init__(self, bundle: Bundle, stream: Stream, device: int = 0):
+        self.trt = TrtEngine(bundle, device, cuda_graphs=False, stream=stream)
+        self.bundle, self.spec, self.stream = bundle, bundle.spec, stream
+        self.gpu = self.trt.gpu
+        self._constants: dict = {}   # what the critics take besides x: weights, zero targets
+        self._saved: list = []
+        self._x: DeviceArray | None = None
+
+    def _outputs(self, name: str) -> tuple[str, ...]:
+        return tuple(o["name"] for o in self.bundle.graph_io(name)["outputs"])
+
+    def _constant(self, key, make: Callable[[], np.ndarray]) -> DeviceArray:
+        if key not in self._constants:
+            self._constants[key] = DeviceArray.from_host(make(), self.stream)
+        return self._constants[key]
+
+    def generator(self, z: DeviceArray) -> DeviceArray:
+        x, *self._saved = self.trt._run("generator", {"z": z}, keep=self._outputs("generator"), sync=False)
+        self._x = x
+        return x
+
+    def generator_vjp(self, g_x: DeviceArray) -> DeviceArray:
+        feeds = {f"saved{i}": s for i, s in enumerate(self._saved)}
+        feeds.update(x=self._x, g_x=g_x)
+        return self.trt._run("generator_vjp", feeds, keep=self._outputs("generator_vjp"), sync=False)[0]
+
+    def target_features(self, masked_y: DeviceArray, box: DeviceArray) -> tuple[DeviceArray, DeviceArray]:
+        return tuple(self.trt._run("features", {"masked_y": masked_y, "box": box},
+                                   keep=self._outputs("features"), sync=False))
+
+    def critic(self, x: DeviceArray, known: DeviceArray, box: DeviceArray, target, prior: str,
+               prior_weight: float, consistency_weight: float) -> tuple[DeviceArray, DeviceArray, DeviceArray]:
+        name = critic_graph(prior, consistency_weight)
+        batch = x.shape[0]
+        if target is None:
+            shapes = {i["name"]: tuple(i["shape"][1:]) for i in self.bundle.graph_io(name)["inputs"]}
+            target = tuple(self._constant((name, t, batch), lambda t=t: np.zeros((batch, *shapes[t]), np.float32))
+                           for t in ("target_global", "target_patch"))
+        weights = self._constant(("weights", prior_weight, consistency_weight),
+                                 lambda: np.array([prior_weight, consistency_weight], np.float32))
+        feeds = {"x": x, "known": known, "box": box, "target_global": target[0], "target_patch": target[1],
+                 "weights": weights}
+        return tuple(self.trt._run(name, feeds, keep=self._outputs(name), sync=False))
+
+    def capture(self, enqueue: Callable[[], None]) -> CapturedIteration:
+        """Record `enqueue`'s work on the stream as one CUDA graph (run it eagerly once first, so
+        that every buffer and constant exists)."""
+        return CapturedIteration(CudaGraph(self.stream, enqueue), self.stream)
