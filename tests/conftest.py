@@ -71,6 +71,36 @@ def tiny_bundle(tiny_weights, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def tiny_encoder_weights(tiny_weights, tmp_path_factory) -> Path:
+    """tiny_weights plus a randomly initialised narrow latent encoder E (batch-norm statistics
+    randomised, as for G and D)."""
+    import torch
+
+    from inpaint.train import checkpoint
+    from inpaint.train.encoder import Encoder
+
+    payload = checkpoint.load(tiny_weights)
+    torch.manual_seed(1)
+    e = Encoder(payload["spec"], width=8)
+    for bn in [m for m in e.modules() if isinstance(m, torch.nn.BatchNorm2d)]:
+        bn.running_mean.uniform_(-0.2, 0.2)
+        bn.running_var.uniform_(0.5, 2.0)
+    path = tmp_path_factory.mktemp("weights") / "tiny_encoder.pt"
+    checkpoint.save(path, {**payload, "spec": payload["spec"].to_dict(), "E": e.state_dict(),
+                           "encoder": {"width": 8}})
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_bundle(tiny_encoder_weights, tmp_path_factory) -> Path:
+    """The tiny model with its encoder, exported as a bundle."""
+    from inpaint.export.bundle import write_bundle
+    out = tmp_path_factory.mktemp("bundle") / "tiny_encoder"
+    write_bundle(tiny_encoder_weights, out, log=lambda m: None)
+    return out
+
+
 @pytest.fixture(scope="module")
 def cuda_stream():
     """A CUDA stream of inpaint.runtime.cuda; skips where there is no GPU."""

@@ -69,6 +69,18 @@ def half_mask(size: int) -> np.ndarray:
     return m
 
 
+def box_mask(size: int, rng: np.random.Generator, low: float = 0.25, high: float = 0.6) -> np.ndarray:
+    """One rectangular hole anywhere in the image, each side a random fraction in [low, high] of
+    the image side. float32 (size, size)."""
+    size = _check_size(size, minimum=2)
+    h, w = (int(round(rng.uniform(low, high) * size)) for _ in range(2))
+    h, w = min(max(h, 1), size - 1), min(max(w, 1), size - 1)
+    top, left = int(rng.integers(0, size - h + 1)), int(rng.integers(0, size - w + 1))
+    m = np.ones((size, size), np.float32)
+    m[top:top + h, left:left + w] = 0.0
+    return m
+
+
 def make_mask(kind: str, size: int, seed: int) -> np.ndarray:
     """The mask of one of MASK_KINDS, drawn with np.random.default_rng(seed) (center/half ignore it)."""
     rng = np.random.default_rng(seed)

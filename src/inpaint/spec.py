@@ -11,6 +11,11 @@ CHECKPOINT_FORMAT = 1
 
 RESOLUTIONS = (32, 64)
 
+INITS = ("auto", "encoder", "random")
+# Adam steps at most, by where the search starts: from the latent encoder's z it needs a quarter
+# of the steps of a random start (docs/RESULTS.md measures both).
+DEFAULT_ITERATIONS = {"random": 1000, "encoder": 250}
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -50,8 +55,12 @@ class ModelSpec:
 class InpaintSettings:
     """How one completion searches the latent space (defaults: the method's published settings)."""
 
-    iterations: int = 1000     # Adam steps on z at most
-    restarts: int = 4          # random starts per image, solved in one batch; the best final loss wins
+    iterations: int | None = None  # Adam steps on z at most; None: DEFAULT_ITERATIONS of the start
+    restarts: int = 4          # starts per image, solved in one batch; the best final loss wins
+    init: str = "auto"         # the start: "random" z ~ U[-1, 1]; "encoder" the latent encoder's z
+                               # (restarts after the first perturbed around it); "auto": encoder where
+                               # the model has one
+    perturbation: float = 0.1  # std of the Gaussian noise on the encoder's z for the other restarts
     lr: float = 0.01           # Adam step size on z (public ports of Yeh et al. use 0.01-0.03)
     beta1: float = 0.9
     beta2: float = 0.999
@@ -69,5 +78,28 @@ class InpaintSettings:
             raise ValueError(f"prior must be 'joint' or 'global', got {self.prior!r}")
         if self.norm not in ("l1", "l2"):
             raise ValueError(f"norm must be 'l1' or 'l2', got {self.norm!r}")
-        if self.iterations < 1 or self.restarts < 1:
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
+        if (self.iterations is not None and self.iterations < 1) or self.restarts < 1:
             raise ValueError("iterations and restarts must be at least 1")
+        if self.perturbation < 0:
+            raise ValueError(f"perturbation must be >= 0, got {self.perturbation!r}")
+
+    @property
+    def iteration_limit(self) -> int:
+        """The most Adam steps this search takes: iterations, or the default for its start
+        (a random start's while init is still "auto")."""
+        if self.iterations is not None:
+            return self.iterations
+        return DEFAULT_ITERATIONS["encoder" if self.init == "encoder" else "random"]
+
+    def resolved(self, has_encoder: bool) -> "InpaintSettings":
+        """These settings for a model with or without a latent encoder: init "auto" becomes the
+        encoder where there is one, and the iteration limit becomes explicit."""
+        init = ("encoder" if has_encoder else "random") if self.init == "auto" else self.init
+        if init == "encoder" and not has_encoder:
+            from inpaint.errors import InpaintError
+            raise InpaintError("init 'encoder' asked for, but this model has no latent encoder; use "
+                               "init 'random' or a model trained with inpaint-train --encoder")
+        done = dataclasses.replace(self, init=init)
+        return dataclasses.replace(done, iterations=done.iteration_limit)

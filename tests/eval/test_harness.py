@@ -1,3 +1,4 @@
+import dataclasses
 import json
 from pathlib import Path
 
@@ -124,3 +125,27 @@ def test_cli_curve_plot_needs_a_curve_and_prints_the_paired_table(small_split, t
                                   "--quiet"])
     assert r.exit_code == 0, r.output
     assert "PSNR ours − se" in r.stdout and (tmp_path / "c.png").exists()
+
+
+def test_both_starts_are_scored_side_by_side_each_to_its_own_iterations(small_split, tiny_encoder_weights, tmp_path):
+    """--init random,encoder: ours from random z and from the encoder in one run, each with its
+    own default iteration limit unless --iterations sets one, curves cut at that limit."""
+    from inpaint.eval.harness import comparisons, gan_settings
+    s = _settings(small_split, tiny_encoder_weights, masks=("center",), methods=("ours", "telea"),
+                  inits=("random", "encoder"), iterations=None, curve=(1, 3, 300))
+    assert gan_settings("ours", s, "encoder").iteration_limit == 250
+    assert gan_settings("ours", s, "random").iteration_limit == 1000
+    r = evaluate(dataclasses.replace(s, iterations=3), progress=False)
+    assert list(r["table"]["center"]) == ["ours", "ours+encoder", "telea"]
+    assert set(r["curve"]["center"]) == {"ours", "ours+encoder"}
+    assert set(r["curve"]["center"]["ours+encoder"]) == {1, 3}          # 300 is past the limit of 3
+    a, b = r["table"]["center"]["ours+encoder"], r["table"]["center"]["ours"]
+    assert a["per_image"] != b["per_image"]                            # different starts, different fills
+    assert comparisons(r) == [("ours+encoder", "ours")]
+    result = CliRunner().invoke(main, ["--data", str(small_split), "-n", "3", "--masks", "center", "--methods",
+                                       "ours", "--init", "random,encoder", "--iterations", "2", "--restarts", "1",
+                                       "--weights", str(tiny_encoder_weights), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "PSNR ours+encoder − ours" in result.stdout
+    result = CliRunner().invoke(main, ["--data", str(small_split), "--init", "zeros"])
+    assert result.exit_code == 2 and "choose from random, encoder" in result.output

@@ -35,8 +35,12 @@ def _csv(choices):
               help="ours: joint D + PD prior; se: Yeh et al. (global D prior only); tv; lr (low rank); "
                    "telea, ns (OpenCV); biharmonic (scikit-image); mean (mean colour).")
 @click.option("--seed", type=int, default=0, help="Picks the images, the masks and the restarts.")
-@click.option("--iterations", type=click.IntRange(min=1), default=None, help="Adam steps for ours/se.")
-@click.option("--restarts", type=click.IntRange(min=1), default=None, help="Restarts for ours/se.")
+@click.option("--init", "inits", default="random", callback=_csv(("random", "encoder")),
+              help="Starts of ours/se, comma-separated: random (z ~ U[-1, 1]) and/or encoder (the "
+                   "model's latent encoder; reported as ours+encoder, se+encoder).")
+@click.option("--iterations", type=click.IntRange(min=1), default=None,
+              help="Adam steps for ours/se [default: each start's own, 1000 random, 250 encoder].")
+@click.option("--restarts", type=click.IntRange(min=1), default=None, help="Starts per image for ours/se [default: 4].")
 @click.option("--batch", type=click.IntRange(min=1), default=64, help="Images per optimisation batch.")
 @click.option("--lr", type=float, default=None, help="Adam step size on z for ours/se.")
 @click.option("--prior-weight", type=float, default=None, help="lambda on the prior loss (ours and se).")
@@ -53,7 +57,7 @@ def _csv(choices):
 @click.option("--grids", type=click.Path(path_type=Path), help="Directory for comparison_<mask>.png grids.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def main(data, n, skip, masks, methods, seed, iterations, restarts, batch, lr, prior_weight, consistency_weight, norm,
+def main(data, n, skip, masks, methods, seed, inits, iterations, restarts, batch, lr, prior_weight, consistency_weight, norm,
          curve, curve_plot, weights, device, json_path, grids, quiet):
     """Evaluate inpainting quality: PSNR and SSIM over the whole image and over the hole.
 
@@ -61,7 +65,7 @@ def main(data, n, skip, masks, methods, seed, iterations, restarts, batch, lr, p
     Example:
       inpaint-eval --data celeba64/val.zip -n 500 --json results.json --grids docs/
     """
-    from inpaint.eval.harness import EvalSettings, evaluate, markdown_paired, markdown_table
+    from inpaint.eval.harness import EvalSettings, comparisons, evaluate, markdown_paired, markdown_table
 
     if curve_plot and not curve:
         raise click.UsageError("--curve-plot needs --curve (the iteration counts to plot)")
@@ -70,7 +74,7 @@ def main(data, n, skip, masks, methods, seed, iterations, restarts, batch, lr, p
                                           ("consistency_weight", consistency_weight), ("norm", norm))
                       if v is not None)
     settings = EvalSettings(data=str(data), n=n, skip=skip, masks=masks, methods=methods, seed=seed,
-                            iterations=iterations, restarts=restarts, batch=batch,
+                            inits=inits, iterations=iterations, restarts=restarts, batch=batch,
                             weights=str(weights) if weights else None, device=device, overrides=overrides,
                             curve=curve)
     results = evaluate(settings, progress=not quiet and sys.stderr.isatty(), grid_dir=grids)
@@ -81,6 +85,9 @@ def main(data, n, skip, masks, methods, seed, iterations, restarts, batch, lr, p
         from inpaint.eval.figures import quality_curve
         quality_curve(curve_plot, results)
     click.echo(markdown_table(results))
-    if {"ours", "se"} <= set(methods) and n > 1:
-        click.echo("\nPaired over the same images (mean ± 95% confidence interval):\n" + markdown_paired(results))
+    pairs = comparisons(results) if n > 1 else []
+    if pairs:
+        click.echo("\nPaired over the same images (mean ± 95% confidence interval):")
+    for a, b in pairs:
+        click.echo("\n" + markdown_paired(results, a, b))
     click.echo(f"\n{n} images, wall time {results['wall_seconds']} s", err=True)

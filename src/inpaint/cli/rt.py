@@ -42,16 +42,21 @@ def main():
               help="Bundle for trt, ort and gpu [default: the shipped celeba64].")
 @click.option("--weights", type=click.Path(path_type=Path),
               help="Weights for --backend torch or gpu [default: the shipped celeba64].")
-@click.option("--iterations", type=click.IntRange(min=1), default=None, help="Adam steps on z at most [default: 1000].")
-@click.option("--restarts", type=click.IntRange(min=1), default=None, help="Random starts per image [default: 4].")
+@click.option("--init", type=click.Choice(["auto", "encoder", "random"]), default="auto",
+              help="Where the search on z starts: encoder, the model's latent encoder (restarts "
+                   "perturbed around its z); random, z drawn from U[-1, 1]; auto: encoder where the "
+                   "model has one.")
+@click.option("--iterations", type=click.IntRange(min=1), default=None,
+              help="Adam steps on z at most [default: 250 from the encoder, 1000 from random z].")
+@click.option("--restarts", type=click.IntRange(min=1), default=None, help="Starts per image [default: 4].")
 @click.option("--seed", type=int, default=0)
 @click.option("--device", default=None,
               help="cpu, cuda or cuda:N [default: a GPU where the backend uses one, else cpu].")
 @click.option("--report", type=click.Path(path_type=Path), help="Write losses and timings as JSON here.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundle, weights, iterations, restarts,
-             seed, device, report, quiet):
+def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundle, weights, init, iterations,
+             restarts, seed, device, report, quiet):
     """Fill the hole of IMAGE marked by MASK (white = hole; soft masks are thresholded at 50%).
 
     Without MASK, the transparent pixels (alpha = 0) of an RGBA IMAGE are the hole. Any size:
@@ -77,9 +82,9 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
         raise OutputError(f"--report {report} is a directory; give a file name such as {report / 'report.json'}")
 
     defaults = InpaintSettings()
-    settings = InpaintSettings(iterations=iterations or defaults.iterations,
-                               restarts=restarts or defaults.restarts, seed=seed)
+    settings = InpaintSettings(iterations=iterations, restarts=restarts or defaults.restarts, seed=seed, init=init)
     inpainter = _inpainter(backend, bundle, weights, device, settings, quiet)
+    settings = inpainter.settings     # as they apply to this model: init and iterations explicit
     t_loaded = time.perf_counter()
 
     from tqdm import tqdm
@@ -88,7 +93,7 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
     show = not quiet and sys.stderr.isatty()
     for start in range(0, len(jobs), BATCH):
         chunk = list(range(start, min(start + BATCH, len(jobs))))
-        with tqdm(total=settings.iterations, desc=f"images {start + 1}-{chunk[-1] + 1} of {len(jobs)}",
+        with tqdm(total=settings.iteration_limit, desc=f"images {start + 1}-{chunk[-1] + 1} of {len(jobs)}",
                   unit="it", disable=not show, leave=False) as bar:
             def step(it, loss):
                 bar.update(1)

@@ -23,7 +23,8 @@ from inpaint.errors import InpaintError
               help="Image side [default: 64 for celeba and images, 32 for svhn].")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 25; 2 with --dry-run; on --resume: the run's own]")
 @click.option("--batch-size", type=click.IntRange(min=2), default=None, help="[default: 64; 16 with --dry-run]")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-4, help="Adam step size (G and D).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Adam step size [default: 2e-4 for G and D; 5e-4 for --encoder].")
 @click.option("--beta1", type=click.FloatRange(0, 1, max_open=True), default=0.5, help="Adam beta1.")
 @click.option("--ngf", type=click.IntRange(min=4), default=64, help="Generator width.")
 @click.option("--ndf", type=click.IntRange(min=4), default=64, help="Discriminator width.")
@@ -32,13 +33,20 @@ from inpaint.errors import InpaintError
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=None,
               help="Steps between checkpoints, also written at each epoch end [default: 200].")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None, help="Stop after this many steps.")
+@click.option("--encoder", is_flag=True,
+              help="Train the latent encoder E of a trained model (its G frozen) instead of the GAN: "
+                   "the run's last.pt is then that model plus E, ready for inpaint-export.")
+@click.option("--weights", type=click.Path(), default=None,
+              help="With --encoder: the model whose generator E inverts [default: the shipped model].")
+@click.option("--latent-weight", type=click.FloatRange(min=0), default=1.0,
+              help="With --encoder: weight of the latent loss on generated images.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--dry-run", is_flag=True,
               help="Smoke test: a tiny synthetic dataset, 2 epochs, done in seconds on a CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf, seed, device,
-         checkpoint_every, max_steps, resume, dry_run, quiet):
+         checkpoint_every, max_steps, encoder, weights, latent_weight, resume, dry_run, quiet):
     """Train the DCGAN generator G with a global discriminator D and a patch discriminator PD,
     fused into one joint score.
 
@@ -47,6 +55,7 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
       inpaint-train --dry-run --out runs/smoke
       inpaint-train --dataset celeba --data celeba64/train.zip --out runs/celeba64
       inpaint-train --out runs/celeba64 --resume
+      inpaint-train --encoder --data celeba64/train.zip --out runs/encoder   # E for the shipped model
     """
     from inpaint.spec import ModelSpec
     from inpaint.train.datasets import DEFAULT_RESOLUTION
@@ -54,6 +63,11 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
 
     if not (data or dry_run or resume):
         raise click.UsageError("give --data PATH (or --dry-run for a synthetic smoke test)")
+    if encoder:
+        return _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, checkpoint_every,
+                              max_steps, weights, latent_weight, resume, dry_run, quiet)
+    if weights:
+        raise click.UsageError("--weights belongs to --encoder (the model whose generator it inverts)")
     res = int(resolution) if resolution else DEFAULT_RESOLUTION[dataset]
     overrides = {"epochs": epochs, "device": device, "checkpoint_every": checkpoint_every,
                  "max_steps": max_steps}
@@ -62,9 +76,28 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
     except ValueError as e:
         raise InpaintError(str(e)) from None
     settings = TrainSettings(dataset=dataset, data=data, out=out, epochs=epochs or (2 if dry_run else 25),
-                             batch_size=batch_size or (16 if dry_run else 64), lr=lr, beta1=beta1,
+                             batch_size=batch_size or (16 if dry_run else 64), lr=lr or 2e-4, beta1=beta1,
                              seed=seed, device=device or "cpu", checkpoint_every=checkpoint_every or 200,
                              max_steps=max_steps, dry_run=dry_run)
     summary = train(settings, spec, resume=resume, progress=not quiet and sys.stderr.isatty(),
                     log=lambda m: click.echo(m, err=True), overrides=overrides)
+    click.echo(json.dumps(summary))
+
+
+def _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, checkpoint_every, max_steps,
+                   weights, latent_weight, resume, dry_run, quiet):
+    from inpaint.train.encoder_loop import EncoderSettings, train_encoder
+
+    defaults = EncoderSettings(out=out)
+    settings = EncoderSettings(out=out, weights=weights, dataset=dataset, data=data,
+                               epochs=epochs or (1 if dry_run else defaults.epochs),
+                               batch_size=batch_size or (16 if dry_run else defaults.batch_size),
+                               lr=lr or defaults.lr, latent_weight=latent_weight,
+                               seed=seed, device=device or "cpu",
+                               checkpoint_every=checkpoint_every or defaults.checkpoint_every,
+                               max_steps=max_steps, dry_run=dry_run)
+    overrides = {"epochs": epochs, "device": device, "checkpoint_every": checkpoint_every,
+                 "max_steps": max_steps}
+    summary = train_encoder(settings, resume=resume, progress=not quiet and sys.stderr.isatty(),
+                            log=lambda m: click.echo(m, err=True), overrides=overrides)
     click.echo(json.dumps(summary))

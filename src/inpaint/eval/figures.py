@@ -50,6 +50,7 @@ def quality_curve(path: Path, results: dict) -> None:
         table = results["table"][kind]
         for r, (metric, label) in enumerate((("psnr", "PSNR (dB)"), ("ssim", "SSIM"))):
             ax = axes[r, c]
+            ticks = sorted({int(k) for points in curve[kind].values() for k in points})
             for method, points in curve[kind].items():
                 its = sorted(int(k) for k in points)
                 ax.plot(its, [points[k if k in points else str(k)][metric]["mean"] for k in its],
@@ -57,7 +58,7 @@ def quality_curve(path: Path, results: dict) -> None:
             for i, (method, row) in enumerate(t for t in table.items() if t[0] not in curve[kind]):
                 ax.axhline(row[metric]["mean"], ls="--", lw=1, color=f"C{i + len(curve[kind])}", label=method)
             ax.set_xscale("log")
-            ax.set_xticks(its, [str(k) for k in its], minor=False)
+            ax.set_xticks(ticks, [str(k) for k in ticks], minor=False)
             ax.minorticks_off()
             ax.set_xlabel("Adam iterations on z")
             ax.set_ylabel(label)

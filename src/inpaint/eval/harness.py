@@ -25,7 +25,8 @@ class EvalSettings:
     masks: tuple[str, ...] = ("center", "pattern")
     methods: tuple[str, ...] = METHODS
     seed: int = 0
-    iterations: int | None = None              # for ours/se; None: InpaintSettings' default
+    iterations: int | None = None              # for ours/se; None: the default of each start
+    inits: tuple[str, ...] = ("random",)       # starts of ours/se: "random" and/or "encoder" (the model's E)
     restarts: int | None = None
     batch: int = 64                            # images per optimisation batch
     weights: str | None = None                 # None: the shipped model
@@ -50,11 +51,16 @@ def mask_for(kind: str, resolution: int, seed: int, i: int) -> np.ndarray:
     return make_mask(kind, resolution, seed * 1_000_003 + i)
 
 
-def gan_settings(method: str, s: EvalSettings):
+def label(method: str, init: str) -> str:
+    """The name a GAN method's results go by: "ours" from random z, "ours+encoder" from E's z."""
+    return method if init == "random" else f"{method}+{init}"
+
+
+def gan_settings(method: str, s: EvalSettings, init: str = "random"):
     """ours: joint D + PD prior (with the consistency loss at its default weight); se: D's own prior only."""
     from inpaint.spec import InpaintSettings
     d = InpaintSettings()
-    common = dict(iterations=s.iterations or d.iterations, restarts=s.restarts or d.restarts, seed=s.seed)
+    common = dict(iterations=s.iterations, restarts=s.restarts or d.restarts, seed=s.seed, init=init)
     common.update(s.overrides)
     if method == "se":    # SE: the global discriminator's own prior, nothing of PD or the consistency loss
         return InpaintSettings(**{**common, "prior": "global", "consistency_weight": 0.0})
@@ -62,21 +68,22 @@ def gan_settings(method: str, s: EvalSettings):
 
 
 def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettings,
-               tick: Callable[[int], None]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """Fill every image's hole with one method: uint8 (N, R, R, 3), and for ours/se the fills
-    after each of s.curve's iteration counts."""
+               tick: Callable[[int], None], init: str = "random") -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Fill every image's hole with one method: uint8 (N, R, R, 3), and for ours/se (from the
+    start `init`) the fills after each of s.curve's iteration counts up to its iteration limit."""
     out = np.empty_like(images)
     if method in GAN_METHODS:
         from inpaint.imageio import Picture
         from inpaint.runtime.complete import Inpainter
-        inpainter = Inpainter.from_weights(s.weights, s.device, gan_settings(method, s))
-        earlier = {k: np.empty_like(images) for k in s.curve}
+        inpainter = Inpainter.from_weights(s.weights, s.device, gan_settings(method, s, init))
+        curve = tuple(k for k in s.curve if k <= inpainter.settings.iteration_limit)
+        earlier = {k: np.empty_like(images) for k in curve}
         for a in range(0, len(images), s.batch):
             sl = slice(a, a + s.batch)
             done = inpainter.complete_many([Picture(im, None, "RGB") for im in images[sl]],
-                                           [k < 0.5 for k in known[sl]], keep=s.curve)
+                                           [k < 0.5 for k in known[sl]], keep=curve)
             out[sl] = [c.picture.pixels for c in done]
-            for k in s.curve:
+            for k in curve:
                 earlier[k][sl] = [c.earlier[k].pixels for c in done]
             tick(len(done))
         return out, earlier
@@ -125,24 +132,25 @@ def evaluate(s: EvalSettings, progress: bool = True, grid_dir: Path | None = Non
     idx, images = pick_images(s.data, s.n, resolution, s.seed, s.skip)
     results: dict = {"settings": dataclasses.asdict(s), "resolution": resolution,
                      "images": idx.tolist(), "table": {}}
-    bar = tqdm(total=len(s.masks) * len(s.methods) * s.n, unit="img", disable=not progress,
-               dynamic_ncols=True)
+    runs = [(m, init) for m in s.methods for init in (s.inits if m in GAN_METHODS else ("random",))]
+    bar = tqdm(total=len(s.masks) * len(runs) * s.n, unit="img", disable=not progress, dynamic_ncols=True)
     for kind in s.masks:
         known = np.stack([mask_for(kind, resolution, s.seed, int(i)) for i in idx])
         filled = {}
-        for method in s.methods:
-            bar.set_description(f"{kind}/{method}")
+        for method, init in runs:
+            name = label(method, init)
+            bar.set_description(f"{kind}/{name}")
             tm = time.perf_counter()
-            filled[method], earlier = run_method(method, images, known, s, bar.update)
-            results["table"].setdefault(kind, {})[method] = {
-                **summarise(filled[method], images, known), "seconds": round(time.perf_counter() - tm, 2)}
+            filled[name], earlier = run_method(method, images, known, s, bar.update, init)
+            results["table"].setdefault(kind, {})[name] = {
+                **summarise(filled[name], images, known), "seconds": round(time.perf_counter() - tm, 2)}
             if earlier:
-                results.setdefault("curve", {}).setdefault(kind, {})[method] = {
+                results.setdefault("curve", {}).setdefault(kind, {})[name] = {
                     k: summarise(f, images, known) for k, f in earlier.items()}
         if grid_dir is not None:
             from inpaint.eval.figures import comparison_grid
             comparison_grid(grid_dir / f"comparison_{kind}.png", images[:grid_rows], known[:grid_rows],
-                            {m: filled[m][:grid_rows] for m in s.methods})
+                            {m: f[:grid_rows] for m, f in filled.items()})
     bar.close()
     results["wall_seconds"] = round(time.perf_counter() - t0, 1)
     return results
@@ -154,6 +162,16 @@ def _resolution(s: EvalSettings) -> int:
     from inpaint.train.checkpoint import load
     from inpaint.weights import shipped_path
     return load(s.weights or shipped_path())["spec"].resolution
+
+
+def comparisons(results: dict) -> list[tuple[str, str]]:
+    """The pairs worth comparing in a run: each GAN method from the encoder against itself from
+    random z, and ours against se from the same start."""
+    names = {n for methods in results["table"].values() for n in methods}
+    inits = results["settings"].get("inits", ["random"])
+    pairs = [(label(m, i), m) for m in GAN_METHODS for i in inits if i != "random"]
+    pairs += [(label("ours", i), label("se", i)) for i in inits]
+    return [(a, b) for a, b in pairs if a in names and b in names]
 
 
 def markdown_paired(results: dict, a: str = "ours", b: str = "se") -> str:

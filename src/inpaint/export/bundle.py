@@ -32,12 +32,13 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, f
     from inpaint.export.flops import graph_flops
     from inpaint.export.onnx_graphs import example_inputs, export_graph, graph_defs, n_saved
     from inpaint.export.precision import fp16_errors
-    from inpaint.train.checkpoint import load_models
+    from inpaint.train.checkpoint import load_encoder, load_models
 
     checkpoint, out = Path(checkpoint), Path(out)
     if out.exists() and not force:
         raise OutputError(f"{out} already exists; pass --force to replace it or choose another --out")
     spec, g, d = load_models(checkpoint)
+    e = load_encoder(checkpoint)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{out.name}.", dir=out.parent))
@@ -45,11 +46,11 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, f
         raise OutputError(f"cannot write to {out.parent} ({e.strerror}); choose a writable --out") from None
     try:
         graphs = {}
-        defs = graph_defs(spec, n_saved(g))
+        defs = graph_defs(spec, n_saved(g), encoder=e is not None)
         for name, gdef in defs.items():
             t0 = time.perf_counter()
             path = tmp / f"{name}.onnx"
-            export_graph(name, gdef, spec, g, d, path, fp16=fp16)
+            export_graph(name, gdef, spec, g, d, path, fp16=fp16, e=e)
             log(f"exported {name:26s} {time.perf_counter() - t0:5.1f} s  {path.stat().st_size / 2**20:6.1f} MB")
             graphs[name] = path
         t0 = time.perf_counter()
@@ -59,7 +60,7 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, f
         errors = {}
         for name, gdef in defs.items() if fp16 else ():
             t0 = time.perf_counter()
-            errors[name] = fp16_errors(gdef.build(g, d).eval(), example_inputs(name, spec, g, d),
+            errors[name] = fp16_errors(gdef.build(g, d, e).eval(), example_inputs(name, spec, g, d),
                                        graphs[name], gdef.inputs, gdef.outputs)
             worst = max(errors[name], key=errors[name].get)
             log(f"fp16 error {name:24s} {time.perf_counter() - t0:5.1f} s  "

@@ -18,31 +18,35 @@ from inpaint.spec import ModelSpec
 
 @dataclass(frozen=True)
 class GraphDef:
-    build: Callable                 # (G, D) -> nn.Module
+    build: Callable                 # (G, D, E=None) -> nn.Module
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     batch_inputs: tuple[str, ...]   # inputs whose axis 0 is the batch
 
 
-def graph_defs(spec: ModelSpec, n_saved: int) -> dict[str, GraphDef]:
+def graph_defs(spec: ModelSpec, n_saved: int, encoder: bool = False) -> dict[str, GraphDef]:
+    """The graphs of a bundle; "encoder" (masked image and mask -> starting z) only with encoder."""
     saved = tuple(f"saved{i}" for i in range(n_saved))
     critic_in = ("x", "known", "box", "target_global", "target_patch", "weights")
     critic_out = ("prior", "consistency", "g_x")
     batch = critic_in[:-1]
-    return {
-        "generator": GraphDef(lambda g, d: GeneratorGraph(g), ("z",), ("x", *saved), ("z",)),
-        "generator_vjp": GraphDef(lambda g, d: GeneratorVJPGraph(g), (*saved, "x", "g_x"), ("g_z",),
+    defs = {
+        "generator": GraphDef(lambda g, d, e=None: GeneratorGraph(g), ("z",), ("x", *saved), ("z",)),
+        "generator_vjp": GraphDef(lambda g, d, e=None: GeneratorVJPGraph(g), (*saved, "x", "g_x"), ("g_z",),
                                   (*saved, "x", "g_x")),
-        "critic_joint": GraphDef(lambda g, d: CriticGraph(d, "joint", False), critic_in, critic_out, batch),
-        "critic_joint_consistency": GraphDef(lambda g, d: CriticGraph(d, "joint", True), critic_in,
+        "critic_joint": GraphDef(lambda g, d, e=None: CriticGraph(d, "joint", False), critic_in, critic_out, batch),
+        "critic_joint_consistency": GraphDef(lambda g, d, e=None: CriticGraph(d, "joint", True), critic_in,
                                              critic_out, batch),
-        "critic_global": GraphDef(lambda g, d: CriticGraph(d, "global", False), critic_in, critic_out, batch),
-        "features": GraphDef(lambda g, d: FeaturesGraph(d), ("masked_y", "box"),
+        "critic_global": GraphDef(lambda g, d, e=None: CriticGraph(d, "global", False), critic_in, critic_out, batch),
+        "features": GraphDef(lambda g, d, e=None: FeaturesGraph(d), ("masked_y", "box"),
                              ("target_global", "target_patch"), ("masked_y", "box")),
     }
+    if encoder:
+        defs["encoder"] = GraphDef(lambda g, d, e=None: e, ("masked_y", "known"), ("z",), ("masked_y", "known"))
+    return defs
 
 
-def example_inputs(name: str, spec: ModelSpec, g, d, batch: int = 2) -> tuple[torch.Tensor, ...]:
+def example_inputs(name: str, spec: ModelSpec, g, d, batch: int = 2, e=None) -> tuple[torch.Tensor, ...]:
     """Valid inputs of each graph, made by running the earlier graphs."""
     torch.manual_seed(0)
     z = torch.rand(batch, spec.z_dim) * 2 - 1
@@ -56,6 +60,8 @@ def example_inputs(name: str, spec: ModelSpec, g, d, batch: int = 2) -> tuple[to
         return (*saved, x, torch.randn_like(x))
     if name == "features":
         return (x * known, box)
+    if name == "encoder":
+        return (x * known, known)
     return (x, known, box, *targets, torch.tensor([0.003, 0.1]))
 
 
@@ -64,9 +70,10 @@ def n_saved(g) -> int:
 
 
 @torch.no_grad()
-def export_graph(name: str, gdef: GraphDef, spec: ModelSpec, g, d, path: Path, fp16: bool = False) -> None:
+def export_graph(name: str, gdef: GraphDef, spec: ModelSpec, g, d, path: Path, fp16: bool = False,
+                 e=None) -> None:
     """Export one graph; with fp16 its weights and activations are half precision (fp32 I/O)."""
-    module = gdef.build(g, d).eval()
+    module = gdef.build(g, d, e).eval()
     if fp16:   # on a copy: the graph modules share their layers with g and d
         module = HalfPrecision(copy.deepcopy(module))
     args = example_inputs(name, spec, g, d)

@@ -56,8 +56,13 @@ class Inpainter:
 
     def __init__(self, engine: Engine, ops=None, settings: InpaintSettings = InpaintSettings(),
                  search: Callable = optimise):
-        """search: the loop, optimise (host) or runtime.gpu.gpu_search (device), with its signature."""
-        self.engine, self.ops, self.settings, self.search = engine, ops or CpuOps(), settings, search
+        """search: the loop, optimise (host) or runtime.gpu.gpu_search (device), with its signature.
+
+        settings.init "auto" starts from the latent encoder's z where the engine's model has one;
+        self.settings holds the settings as they apply to this engine (init and iterations explicit).
+        """
+        self.engine, self.ops, self.search = engine, ops or CpuOps(), search
+        self.settings = settings.resolved(getattr(engine, "has_encoder", False))
 
     @classmethod
     def from_weights(cls, path=None, device: str = "cpu", settings: InpaintSettings = InpaintSettings()):
@@ -95,7 +100,8 @@ class Inpainter:
         lows = [to_model_resolution(rgb, h, spec.resolution) for rgb, h in zip(rgbs, holes)]
         problem = make_problem(np.stack([y for y, _ in lows]), np.stack([k for _, k in lows]),
                                spec.patch, s.window)
-        search = self.search(self.engine, self.ops, problem.repeat(s.restarts), s, on_step=on_step, keep=keep)
+        z = self.start(problem) if s.init == "encoder" else None
+        search = self.search(self.engine, self.ops, problem.repeat(s.restarts), s, z=z, on_step=on_step, keep=keep)
         best = search.best_of(s.restarts)
         t1 = time.perf_counter()
         done = [self._paste(p, rgb, h, y, k, x, best, i, t1 - t0)
@@ -104,6 +110,16 @@ class Inpainter:
             for c, p, rgb, h, (y, known), x in zip(done, pictures, rgbs, holes, lows, xs):
                 c.earlier[k] = self._blend(p, rgb, h, y, known, x)[0]
         return done
+
+    def start(self, problem) -> np.ndarray:
+        """The encoder's starting points, image-major (B * restarts, z_dim): the first restart of
+        each image starts at E's z, the others at E's z plus Gaussian noise of std
+        settings.perturbation (seeded), clipped to [-1, 1]."""
+        s = self.settings
+        z = np.repeat(self.engine.encode(problem.y * problem.known, problem.known), s.restarts, axis=0)
+        noise = np.random.default_rng(s.seed).normal(0.0, s.perturbation, z.shape).astype(np.float32)
+        noise[::s.restarts] = 0.0
+        return np.clip(z + noise, -1.0, 1.0).astype(np.float32)
 
     def _paste(self, picture, rgb, hole, y, known, x, best: Search, i: int, search_seconds: float):
         t0 = time.perf_counter()

@@ -61,7 +61,7 @@ class DeviceSearch:
 
     Attributes after run() (DeviceArrays; read with to_host(ops.stream)): adam (CudaAdamState,
     its step counter = the iterations run), best (4, B): total, contextual, prior, consistency of
-    each row's best iterate, best_z (B, z_dim), history (settings.iterations,), status (2,):
+    each row's best iterate, best_z (B, z_dim), history (settings.iteration_limit,), status (2,):
     [stopped, iterations run].
     """
 
@@ -93,7 +93,7 @@ class DeviceSearch:
             self.contextual = self._zeros((b,), F32)
             self.grad = self._zeros(problem.y.shape, F32)
             self.best, self.best_z = self._zeros((4, b), F32), self._zeros((b, z_dim), F32)
-            self.history, self.status = self._zeros((settings.iterations,), F32), self._zeros((2,), I32)
+            self.history, self.status = self._zeros((settings.iteration_limit,), F32), self._zeros((2,), I32)
         except BaseException:
             self.free()
             raise
@@ -151,7 +151,7 @@ class DeviceSearch:
         if self._ran:
             raise InpaintError("a DeviceSearch runs once (its state is the finished search): make a new one")
         self._ran = True
-        limit = self.settings.iterations
+        limit = self.settings.iteration_limit
         capture = use_graph and limit > 1
         if capture and not hasattr(self.engine, "capture"):
             raise InpaintError(f"the {self.engine.name} engine cannot capture a CUDA graph: pass use_graph=False")
@@ -187,7 +187,7 @@ class DeviceSearch:
         return self._result(status)
 
     def _result(self, status: np.ndarray) -> Search:
-        if status[0] != 1 or not 1 <= status[1] <= self.settings.iterations:
+        if status[0] != 1 or not 1 <= status[1] <= self.settings.iteration_limit:
             raise InpaintError(f"the device search ended without a valid stop record (status {status.tolist()}); "
                                "this is a bug in track.cu or in the loop")
         count = int(status[1])

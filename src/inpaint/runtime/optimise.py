@@ -62,7 +62,7 @@ def optimise(engine: Engine, ops, problem: Problem, settings: InpaintSettings,
     best = None
     history: list[float] = []
     it = 0
-    for it in range(1, settings.iterations + 1):
+    for it in range(1, settings.iteration_limit + 1):
         x = engine.generator(z)
         lc, g_c = ops.contextual(x, problem.y, problem.weights, settings.norm)
         lp, lf, g_d = engine.critic(x, problem.known, problem.box, target, settings.prior, lam, mu)

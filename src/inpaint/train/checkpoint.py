@@ -4,6 +4,7 @@ Both are plain dicts of tensors and primitives, so they load with torch.load(wei
 """
 from __future__ import annotations
 
+import hashlib
 import pickle
 import zipfile
 from pathlib import Path
@@ -16,6 +17,11 @@ from inpaint.spec import CHECKPOINT_FORMAT, ModelSpec
 
 CHECKPOINT_KIND = "inpaint-train-checkpoint"
 WEIGHTS_KIND = "inpaint-weights"
+ENCODER_CHECKPOINT_KIND = "inpaint-encoder-checkpoint"
+
+
+def sha256_path(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def save(path: str | Path, payload: dict) -> None:
@@ -45,14 +51,16 @@ def load(path: str | Path, kind: str | None = None) -> dict:
 
 
 def to_weights(checkpoint: dict, dtype: torch.dtype = torch.float16, meta: dict | None = None) -> dict:
-    """The shippable part of a checkpoint: G and D state_dicts (floats cast to dtype) and the spec."""
+    """The shippable part of a checkpoint: G and D state_dicts (floats cast to dtype), the spec, and
+    the latent encoder E where the checkpoint has one."""
     def cast(sd: dict) -> dict:
         return {k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}
     spec = checkpoint["spec"]
     return {"format": CHECKPOINT_FORMAT, "kind": WEIGHTS_KIND,
             "spec": spec.to_dict() if isinstance(spec, ModelSpec) else spec,
             "G": cast(checkpoint["G"]), "D": cast(checkpoint["D"]),
-            "step": checkpoint["step"], "meta": dict(meta or {})}
+            "step": checkpoint["step"], "meta": dict(meta or {}),
+            **({"E": cast(checkpoint["E"]), "encoder": dict(checkpoint["encoder"])} if "E" in checkpoint else {})}
 
 
 def load_models(path: str | Path):
@@ -67,3 +75,18 @@ def load_models(path: str | Path):
     except (RuntimeError, KeyError) as e:
         raise CheckpointError(f"{path}: weights do not fit the model spec ({str(e).splitlines()[0]})") from None
     return spec, g.eval(), d.eval()
+
+
+def load_encoder(path: str | Path):
+    """The latent encoder of a model file in eval mode, fp32, or None where it has none."""
+    from inpaint.train.encoder import Encoder
+    payload = load(path)
+    if "E" not in payload:
+        return None
+    e = Encoder(payload["spec"], int(payload["encoder"]["width"]))
+    try:
+        e.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["E"].items()})
+    except (RuntimeError, KeyError) as err:
+        raise CheckpointError(f"{path}: encoder weights do not fit the model spec "
+                              f"({str(err).splitlines()[0]})") from None
+    return e.eval()

@@ -47,6 +47,56 @@ def synthetic_images(n: int, resolution: int, seed: int) -> np.ndarray:
     return up.astype(np.uint8)
 
 
+def resumed_settings(cls, state: dict, overrides: dict | None):
+    """A resumed run's settings: its own, from its checkpoint, with the few that may change on
+    resume (epochs, device, checkpoint_every, max_steps) taken from `overrides` where not None."""
+    allowed = {"epochs", "device", "checkpoint_every", "max_steps"}
+    changes = {k: v for k, v in (overrides or {}).items() if v is not None and k in allowed}
+    return dataclasses.replace(cls(**state["settings"]), **changes)
+
+
+def check_device(device: str) -> None:
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InpaintError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu "
+                           "or install a CUDA build of PyTorch")
+
+
+def training_images(settings, resolution: int, progress: bool) -> np.ndarray:
+    """The run's images, uint8 (N, R, R, 3): its dataset, or synthetic ones for a dry run.
+    settings: any run settings with dataset, data, dry_run, seed and batch_size."""
+    if settings.dry_run:
+        images = synthetic_images(64, resolution, settings.seed)
+    else:
+        images = load_dataset(settings.dataset, settings.data, resolution, progress)
+    if len(images) < settings.batch_size:
+        raise InpaintError(f"the dataset has {len(images)} images, fewer than one batch of "
+                           f"{settings.batch_size}; lower --batch-size or add images")
+    return images
+
+
+def step_budget(settings, n_images: int) -> tuple[int, int]:
+    """(steps per epoch, the run's last step) for epochs, batch_size and max_steps."""
+    steps_per_epoch = n_images // settings.batch_size
+    total = settings.epochs * steps_per_epoch
+    return steps_per_epoch, total if settings.max_steps is None else min(total, settings.max_steps)
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The order of an epoch's images: it depends only on (seed, epoch), so a resumed run sees
+    the same batches as one never interrupted."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+
+
+def epoch_batches(data: torch.Tensor, settings, steps_per_epoch: int, start: int, total: int, device: str):
+    """(step, epoch, real image batch) for the steps start..total-1, each epoch in epoch_order."""
+    perm, perm_epoch = None, -1
+    for step in range(start, total):
+        epoch, i = divmod(step, steps_per_epoch)
+        if epoch != perm_epoch:
+            perm, perm_epoch = epoch_order(len(data), settings.seed, epoch), epoch
+        yield step, epoch, image_batch(data, perm[i * settings.batch_size:(i + 1) * settings.batch_size], device)
+
+
 def check_run_dir(out: Path, resume: bool) -> None:
     """Refuse to overwrite a run unless resuming (nothing is created yet)."""
     if out.exists() and not out.is_dir():
@@ -70,7 +120,7 @@ def create_run_dir(out: Path) -> None:
     remove_stale_temps(out)
 
 
-def _batch(data: torch.Tensor, idx: torch.Tensor, device: str) -> torch.Tensor:
+def image_batch(data: torch.Tensor, idx: torch.Tensor, device: str) -> torch.Tensor:
     """uint8 (B, H, W, 3) rows -> float (B, 3, H, W) in [-1, 1], half of them flipped left-right."""
     x = data[idx].to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
     flip = torch.rand(x.shape[0], device=device) < 0.5
@@ -102,27 +152,14 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
     if resume:
         state = checkpoint.load(out / LAST, checkpoint.CHECKPOINT_KIND)
         spec = state["spec"]
-        allowed = {"epochs", "device", "checkpoint_every", "max_steps"}
-        changes = {k: v for k, v in (overrides or {}).items() if v is not None and k in allowed}
-        settings = dataclasses.replace(TrainSettings(**state["settings"]), **changes)
-    if settings.device.startswith("cuda") and not torch.cuda.is_available():
-        raise InpaintError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu "
-                           "or install a CUDA build of PyTorch")
+        settings = resumed_settings(TrainSettings, state, overrides)
+    check_device(settings.device)
     dev = settings.device
 
-    if settings.dry_run:
-        images = synthetic_images(64, spec.resolution, settings.seed)
-    else:
-        images = load_dataset(settings.dataset, settings.data, spec.resolution, progress)
-    if len(images) < settings.batch_size:
-        raise InpaintError(f"the dataset has {len(images)} images, fewer than one batch of "
-                           f"{settings.batch_size}; lower --batch-size or add images")
+    images = training_images(settings, spec.resolution, progress)
     create_run_dir(out)
     data = torch.from_numpy(images)
-    steps_per_epoch = len(images) // settings.batch_size
-    total = settings.epochs * steps_per_epoch
-    if settings.max_steps is not None:
-        total = min(total, settings.max_steps)
+    steps_per_epoch, total = step_budget(settings, len(images))
 
     torch.manual_seed(settings.seed)
     g, d = build_models(spec)
@@ -161,19 +198,12 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
         save_samples(g, fixed_z, path)
         return path
 
-    perm, perm_epoch = None, -1
     bar = tqdm(total=total, initial=start, desc="training", unit="step", disable=not progress,
                dynamic_ncols=True)
     logfile = open(out / "log.jsonl", "a")
     step = start
     try:
-        for step in range(start, total):
-            epoch, i = divmod(step, steps_per_epoch)
-            if epoch != perm_epoch:  # the order of an epoch depends only on (seed, epoch): resumable
-                perm = torch.randperm(len(images), generator=torch.Generator().manual_seed(
-                    settings.seed * 1_000_003 + epoch))
-                perm_epoch = epoch
-            real = _batch(data, perm[i * settings.batch_size:(i + 1) * settings.batch_size], dev)
+        for step, epoch, real in epoch_batches(data, settings, steps_per_epoch, start, total, dev):
             z = torch.rand(real.shape[0], spec.z_dim, device=dev) * 2 - 1
             fake = g(z)
 

@@ -16,6 +16,10 @@ from inpaint.spec import ModelSpec
 class Engine(Protocol):
     name: str
     spec: ModelSpec
+    has_encoder: bool           # whether encode() is there (the model has a latent encoder)
+
+    def encode(self, masked_y: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """The latent encoder: known * y (B, 3, R, R) and known (B, 1, R, R) -> z (B, z_dim) in [-1, 1]."""
 
     def generator(self, z: np.ndarray) -> np.ndarray:
         """z (B, z_dim) -> x (B, 3, R, R); remembers what generator_vjp needs."""

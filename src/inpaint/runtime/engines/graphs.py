@@ -40,6 +40,19 @@ class GraphEngine:
         """A value `_run` kept, as a numpy array."""
         return value
 
+    @property
+    def has_encoder(self) -> bool:
+        return "encoder" in self.bundle.manifest["graphs"]
+
+    def encode(self, masked_y: np.ndarray, known: np.ndarray) -> np.ndarray:
+        if not self.has_encoder:
+            from inpaint.runtime.bundle import BundleError
+            raise BundleError(f"bundle {self.bundle.root} has no latent encoder; export a model trained "
+                              "with inpaint-train --encoder, or start from random z")
+        feeds = {"masked_y": np.ascontiguousarray(masked_y, np.float32),
+                 "known": np.ascontiguousarray(known, np.float32)}
+        return self.host(self._run("encoder", feeds)[0])
+
     def generator(self, z: np.ndarray) -> np.ndarray:
         outputs = tuple(o["name"] for o in self.bundle.graph_io("generator")["outputs"])
         x, *self._saved = self._run("generator", {"z": np.ascontiguousarray(z, np.float32)}, keep=outputs)

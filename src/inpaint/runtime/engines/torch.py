@@ -11,23 +11,36 @@ from inpaint.spec import ModelSpec
 class TorchEngine:
     name = "torch"
 
-    def __init__(self, spec: ModelSpec, generator, discriminator, device: str = "cpu"):
+    def __init__(self, spec: ModelSpec, generator, discriminator, device: str = "cpu", encoder=None):
         import torch
         self._torch = torch
         self.spec = spec
         self.device = torch.device(device)
         self.g = generator.to(self.device).eval().requires_grad_(False)
         self.d = discriminator.to(self.device).eval().requires_grad_(False)
+        self.e = None if encoder is None else encoder.to(self.device).eval().requires_grad_(False)
         self._z = self._x = None
+
+    @property
+    def has_encoder(self) -> bool:
+        return self.e is not None
 
     @classmethod
     def from_weights(cls, path: str | Path, device: str = "cpu") -> "TorchEngine":
-        from inpaint.train.checkpoint import load_models
+        from inpaint.train.checkpoint import load_encoder, load_models
         spec, g, d = load_models(path)
-        return cls(spec, g, d, device)
+        return cls(spec, g, d, device, load_encoder(path))
 
     def _t(self, a: np.ndarray):
         return self._torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+
+    def encode(self, masked_y: np.ndarray, known: np.ndarray) -> np.ndarray:
+        if self.e is None:
+            from inpaint.errors import CheckpointError
+            raise CheckpointError("this model has no latent encoder; use one trained with "
+                                  "inpaint-train --encoder, or start from random z")
+        with self._torch.no_grad():
+            return self.e(self._t(masked_y), self._t(known)).cpu().numpy()
 
     def generator(self, z: np.ndarray) -> np.ndarray:
         self._z = self._t(z).requires_grad_(True)

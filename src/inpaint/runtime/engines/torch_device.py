@@ -50,7 +50,7 @@ class TorchDeviceEngine:
     name = "torch-device"
 
     def __init__(self, spec: ModelSpec, generator, discriminator, stream: Stream, device: int = 0,
-                 tf32: bool = False):
+                 tf32: bool = False, encoder=None):
         import torch
         if not torch.cuda.is_available():
             raise InpaintError("TorchDeviceEngine needs a CUDA GPU that torch can use (a CUDA build of "
@@ -61,6 +61,7 @@ class TorchDeviceEngine:
         self._stream = torch.cuda.ExternalStream(int(stream), device=self.device)
         self.g = generator.to(self.device).eval().requires_grad_(False)
         self.d = discriminator.to(self.device).eval().requires_grad_(False)
+        self.e = None if encoder is None else encoder.to(self.device).eval().requires_grad_(False)
         torch.cuda.synchronize(self.device)  # the weights, copied on torch's stream, before any use on ours
         self._outputs: dict = {}     # (name, shape) -> DeviceArray, reused by every call at that shape
         self._views: dict = {}       # (address, shape, dtype) -> the torch tensor over that memory
@@ -70,9 +71,24 @@ class TorchDeviceEngine:
     @classmethod
     def from_weights(cls, path: str | Path, stream: Stream, device: int = 0, tf32: bool = False
                      ) -> "TorchDeviceEngine":
-        from inpaint.train.checkpoint import load_models
+        from inpaint.train.checkpoint import load_encoder, load_models
         spec, g, d = load_models(path)
-        return cls(spec, g, d, stream, device, tf32)
+        return cls(spec, g, d, stream, device, tf32, load_encoder(path))
+
+    @property
+    def has_encoder(self) -> bool:
+        return self.e is not None
+
+    def encode(self, masked_y: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """The latent encoder, host arrays in and out (it runs once, before the search)."""
+        if self.e is None:
+            raise InpaintError("this model has no latent encoder; use one trained with "
+                               "inpaint-train --encoder, or start from random z")
+        torch = self._torch
+        with self._on_stream(), torch.no_grad():
+            z = self.e(torch.from_numpy(np.ascontiguousarray(masked_y, np.float32)).to(self.device),
+                       torch.from_numpy(np.ascontiguousarray(known, np.float32)).to(self.device))
+            return z.cpu().numpy()
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager

@@ -43,6 +43,14 @@ class TrtDeviceEngine:
         self._saved: list = []
         self._x: DeviceArray | None = None
 
+    @property
+    def has_encoder(self) -> bool:
+        return self.trt.has_encoder
+
+    def encode(self, masked_y: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """The latent encoder, host arrays in and out (it runs once, before the search)."""
+        return self.trt.encode(masked_y, known)
+
     def _outputs(self, name: str) -> tuple[str, ...]:
         return tuple(o["name"] for o in self.bundle.graph_io(name)["outputs"])
 

@@ -199,7 +199,7 @@ class CudaOps:
         since this runs before the iteration's Adam step. Updated in place: best (4, B) float32,
         the total, contextual, prior and consistency loss of each row's best iterate so far;
         best_z (B, z_dim), that iterate; history (iterations,) float32, the mean total loss per
-        iteration, its length being settings.iterations; status (2,) int32, zero at the start:
+        iteration, its length being settings.iteration_limit; status (2,) int32, zero at the start:
         [0] turns 1 when the search stops (optimise's early-stopping rule or the iteration
         limit) and [1] then holds the iterations run. Once status[0] is set the call changes
         nothing, so replays past the stop are harmless; pass status as adam()'s `stop` so that
