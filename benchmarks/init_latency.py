@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -64,7 +65,7 @@ def main() -> None:
                 "search_s_median": statistics.median(r["search_s"] for r in rs),
                 "iterations": [r["iterations"] for r in rs], "loss": rs[0]["loss"],
                 "engine": rs[0]["engine"], "settings": rs[0]["settings"], "runs": rs}
-    result = {"machine": platform.processor() or platform.machine(), "python": platform.python_version(),
+    result = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(), "python": platform.python_version(),
               "date": time.strftime("%Y-%m-%d"), "command": " ".join(sys.argv),
               "image": str(args.image.relative_to(REPO) if args.image.is_relative_to(REPO) else args.image),
               "by_init": {init: summary(rs) for init, rs in runs.items()}}

@@ -149,3 +149,19 @@ def test_both_starts_are_scored_side_by_side_each_to_its_own_iterations(small_sp
     assert "PSNR ours+encoder − ours" in result.stdout
     result = CliRunner().invoke(main, ["--data", str(small_split), "--init", "zeros"])
     assert result.exit_code == 2 and "choose from random, encoder" in result.output
+
+
+def test_picked_zip_holds_the_draw_unchanged(small_split, tmp_path):
+    import zipfile
+
+    from inpaint.eval.harness import pick_images, write_picked
+    out = tmp_path / "picked.zip"
+    idx = write_picked(str(small_split), 5, 3, out, skip=1)
+    drawn, images = pick_images(str(small_split), 5, 64, 3, skip=1)
+    assert np.array_equal(idx, drawn)
+    names = sorted(p.name for p in small_split.iterdir())
+    with zipfile.ZipFile(out) as z:
+        assert z.namelist() == [names[i] for i in idx]
+        assert all(z.read(names[i]) == (small_split / names[i]).read_bytes() for i in idx)
+    _, again = pick_images(str(out), 5, 64, 0)          # the zip is the whole draw
+    assert np.array_equal(again, images)

@@ -91,3 +91,7 @@ def main(data, n, skip, masks, methods, seed, inits, iterations, restarts, batch
     for a, b in pairs:
         click.echo("\n" + markdown_paired(results, a, b))
     click.echo(f"\n{n} images, wall time {results['wall_seconds']} s", err=True)
+
+
+if __name__ == "__main__":
+    main()

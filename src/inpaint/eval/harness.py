@@ -42,8 +42,33 @@ def pick_images(data: str, n: int, resolution: int, seed: int, skip: int = 0) ->
     images = load_dataset("images", data, resolution, progress=False)
     if skip + n > len(images):
         raise DatasetError(f"asked for {n} images (after skipping {skip}) but {data} holds {len(images)}")
-    idx = np.sort(np.random.default_rng(seed).permutation(len(images))[skip:skip + n])
+    idx = _draw(len(images), n, seed, skip)
     return idx, images[idx]
+
+
+def write_picked(data: str, n: int, seed: int, out: Path, skip: int = 0) -> np.ndarray:
+    """Copy the files of pick_images' draw from a split into the zip `out`, bytes unchanged, in
+    index order: a small stand-in for the split (the whole of it is the draw) to carry to another
+    machine. Returns the indices. Masks follow the position in the zip, not in the split."""
+    import zipfile
+    from inpaint.atomic import write_atomic
+    from inpaint.train.datasets import image_sources
+    sources = list(image_sources(Path(data)))
+    if skip + n > len(sources):
+        raise DatasetError(f"asked for {n} images (after skipping {skip}) but {data} holds {len(sources)}")
+    idx = _draw(len(sources), n, seed, skip)
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
+            for i in idx:
+                name, read = sources[i]
+                z.writestr(name, read())
+    write_atomic(Path(out), write)
+    return idx
+
+
+def _draw(count: int, n: int, seed: int, skip: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(seed).permutation(count)[skip:skip + n])
 
 
 def mask_for(kind: str, resolution: int, seed: int, i: int) -> np.ndarray:

@@ -38,7 +38,7 @@ def load_dataset(kind: str, path: str | Path, resolution: int, progress: bool = 
             images = np.stack([_resize(Image.fromarray(a), resolution) for a in images])
         return images
     prepare = celeba_square if kind == "celeba" else center_square
-    members = list(_image_sources(path))
+    members = list(image_sources(path))
     if not members:
         raise DatasetError(f"no images found in {path} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
     out = np.empty((len(members), resolution, resolution, 3), np.uint8)
@@ -52,7 +52,7 @@ def load_dataset(kind: str, path: str | Path, resolution: int, progress: bool = 
     return out
 
 
-def _image_sources(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
+def image_sources(path: Path) -> Iterator[tuple[str, Callable[[], bytes]]]:
     """(name, reader) for every image file in a directory tree or a zip, in sorted order."""
     if path.is_dir():
         for p in sorted(path.rglob("*")):
