@@ -7,7 +7,7 @@ latent encoder, measured side by side in one run.
 Each repeat runs the command once per start, in alternating order, as a fresh process (so the
 time includes starting Python, loading the bundle, the search and blending): `--init random`
 against the default start, the encoder. Everything else is the command's default: 4 restarts,
-each start's own iteration limit (1000 and 250) and early stopping. The reports the command
+each start's own iteration limit (1000 and 100) and early stopping. The reports the command
 writes give the iterations actually run and the search's own time. Writes
 benchmarks/results/init_latency_cpu.json and prints a markdown table.
 """

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The docs/RESULTS.md comparison of the two starts of the search: ours from random z at its default
-# (1,000 iterations, 4 restarts) against ours from the latent encoder at its default (250
+# (1,000 iterations, 4 restarts) against ours from the latent encoder at its default (100
 # iterations, 4 restarts), on the val split's center and pattern holes, with PSNR/SSIM against
 # iterations for both from the same runs. One inpaint-eval run per mask, merged at the end.
 #   scripts/evaluate_init.sh [OUTDIR [inpaint-eval options...]]     (default docs/results)
@@ -21,7 +21,7 @@ mkdir -p "$out"
 parts=()
 for mask in ${MASKS:-center pattern}; do
     $eval_cmd --data "$set_zip" -n "$n" --masks "$mask" --methods ours --init random,encoder \
-        --curve 25,50,100,150,200,250,500,750,1000 --device "${DEVICE:-cpu}" \
+        --curve 25,50,100,250,500,750,1000 --device "${DEVICE:-cpu}" \
         --json "$out/init${n}_$mask.json" "$@" | tee "$out/init${n}_$mask.md"
     parts+=("$out/init${n}_$mask.json")
 done

@@ -12,28 +12,7 @@ import json
 from pathlib import Path
 
 from inpaint.atomic import write_atomic
-from inpaint.eval.harness import comparisons, markdown_paired, markdown_table
-
-
-def merge(results: list[dict]) -> dict:
-    first = results[0]
-    out = {**first, "table": {}, "curve": {}, "wall_seconds": 0.0, "parts": []}
-    for r in results:
-        if r["images"] != first["images"]:
-            raise SystemExit("these evaluations scored different images; merge only runs of one draw")
-        for key in ("table", "curve"):
-            for kind, methods in r.get(key, {}).items():
-                clash = set(methods) & set(out[key].get(kind, {}))
-                if clash:
-                    raise SystemExit(f"{kind}/{', '.join(sorted(clash))} is in more than one file")
-                out[key].setdefault(kind, {}).update(methods)
-        out["wall_seconds"] += r["wall_seconds"]
-        out["parts"].append(r["settings"])
-    masks = [k for k in out["table"]]
-    out["settings"] = {**first["settings"], "masks": masks}
-    if not out["curve"]:
-        del out["curve"]
-    return out
+from inpaint.eval.harness import comparisons, markdown_paired, markdown_table, merge_results
 
 
 def main() -> None:
@@ -42,7 +21,10 @@ def main() -> None:
     ap.add_argument("parts", type=Path, nargs="+")
     ap.add_argument("--curve-plot", type=Path)
     args = ap.parse_args()
-    merged = merge([json.loads(p.read_text()) for p in args.parts])
+    try:
+        merged = merge_results([json.loads(p.read_text()) for p in args.parts])
+    except ValueError as e:
+        raise SystemExit(f"merge_evals: {e}") from None
     write_atomic(args.out, lambda tmp: tmp.write_text(json.dumps(merged, indent=2)))
     if args.curve_plot:
         from inpaint.eval.figures import quality_curve

@@ -133,12 +133,14 @@ def test_both_starts_are_scored_side_by_side_each_to_its_own_iterations(small_sp
     from inpaint.eval.harness import comparisons, gan_settings
     s = _settings(small_split, tiny_encoder_weights, masks=("center",), methods=("ours", "telea"),
                   inits=("random", "encoder"), iterations=None, curve=(1, 3, 300))
-    assert gan_settings("ours", s, "encoder").iteration_limit == 250
+    assert gan_settings("ours", s, "encoder").iteration_limit == 100
     assert gan_settings("ours", s, "random").iteration_limit == 1000
     r = evaluate(dataclasses.replace(s, iterations=3), progress=False)
     assert list(r["table"]["center"]) == ["ours", "ours+encoder", "telea"]
     assert set(r["curve"]["center"]) == {"ours", "ours+encoder"}
     assert set(r["curve"]["center"]["ours+encoder"]) == {1, 3}          # 300 is past the limit of 3
+    assert r["table"]["center"]["ours"]["iterations"] == [3, 3]         # per batch of 3 images: 4 = 3 + 1
+    assert "iterations" not in r["table"]["center"]["telea"]
     a, b = r["table"]["center"]["ours+encoder"], r["table"]["center"]["ours"]
     assert a["per_image"] != b["per_image"]                            # different starts, different fills
     assert comparisons(r) == [("ours+encoder", "ours")]
@@ -165,3 +167,19 @@ def test_picked_zip_holds_the_draw_unchanged(small_split, tmp_path):
         assert all(z.read(names[i]) == (small_split / names[i]).read_bytes() for i in idx)
     _, again = pick_images(str(out), 5, 64, 0)          # the zip is the whole draw
     assert np.array_equal(again, images)
+
+
+def test_evaluations_of_one_draw_merge_mask_by_mask(small_split, tiny_weights):
+    from inpaint.eval.harness import merge_results
+    parts = [evaluate(_settings(small_split, tiny_weights, masks=(kind,), methods=("ours", "mean"), curve=(2,)),
+                      progress=False) for kind in ("center", "pattern")]
+    merged = merge_results(parts)
+    assert list(merged["table"]) == ["center", "pattern"] == merged["settings"]["masks"]
+    assert merged["table"]["pattern"]["mean"] == parts[1]["table"]["pattern"]["mean"]
+    assert merged["curve"]["center"]["ours"] == parts[0]["curve"]["center"]["ours"]
+    assert merged["wall_seconds"] == parts[0]["wall_seconds"] + parts[1]["wall_seconds"]
+    with pytest.raises(ValueError, match="center/mean"):
+        merge_results([parts[0], parts[0]])
+    other = evaluate(_settings(small_split, tiny_weights, masks=("half",), methods=("mean",), seed=1), progress=False)
+    with pytest.raises(ValueError, match="different images"):
+        merge_results([parts[0], other])

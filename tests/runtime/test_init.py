@@ -22,7 +22,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def test_settings_resolve_the_start_and_its_iterations():
     auto = InpaintSettings()
     assert auto.resolved(has_encoder=True).init == "encoder"
-    assert auto.resolved(has_encoder=True).iterations == DEFAULT_ITERATIONS["encoder"] == 250
+    assert auto.resolved(has_encoder=True).iterations == DEFAULT_ITERATIONS["encoder"] == 100
     assert auto.resolved(has_encoder=False).init == "random"
     assert auto.resolved(has_encoder=False).iterations == DEFAULT_ITERATIONS["random"] == 1000
     assert DEFAULT_ITERATIONS["encoder"] * 4 <= DEFAULT_ITERATIONS["random"]
@@ -90,7 +90,7 @@ def test_cli_uses_the_encoder_by_default_and_random_on_request(tiny_encoder_bund
     from inpaint.cli.rt import main
     args = ["complete", str(EXAMPLES / "astronaut.png"), str(EXAMPLES / "astronaut_mask.png"), "--restarts", "1",
             "--quiet", "--backend", "ort"]
-    for bundle, init, expect in ((tiny_encoder_bundle, [], ("encoder", 250)),
+    for bundle, init, expect in ((tiny_encoder_bundle, [], ("encoder", 100)),
                                  (tiny_encoder_bundle, ["--init", "random", "--iterations", "5"], ("random", 5)),
                                  (tiny_bundle, ["--iterations", "5"], ("random", 5))):
         report = tmp_path / f"{len(list(tmp_path.iterdir()))}.json"

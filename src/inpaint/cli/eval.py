@@ -39,7 +39,7 @@ def _csv(choices):
               help="Starts of ours/se, comma-separated: random (z ~ U[-1, 1]) and/or encoder (the "
                    "model's latent encoder; reported as ours+encoder, se+encoder).")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
-              help="Adam steps for ours/se [default: each start's own, 1000 random, 250 encoder].")
+              help="Adam steps for ours/se [default: each start's own, 1000 random, 100 encoder].")
 @click.option("--restarts", type=click.IntRange(min=1), default=None, help="Starts per image for ours/se [default: 4].")
 @click.option("--batch", type=click.IntRange(min=1), default=64, help="Images per optimisation batch.")
 @click.option("--lr", type=float, default=None, help="Adam step size on z for ours/se.")

@@ -47,7 +47,7 @@ def main():
                    "perturbed around its z); random, z drawn from U[-1, 1]; auto: encoder where the "
                    "model has one.")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
-              help="Adam steps on z at most [default: 250 from the encoder, 1000 from random z].")
+              help="Adam steps on z at most [default: 100 from the encoder, 1000 from random z].")
 @click.option("--restarts", type=click.IntRange(min=1), default=None, help="Starts per image [default: 4].")
 @click.option("--seed", type=int, default=0)
 @click.option("--device", default=None,

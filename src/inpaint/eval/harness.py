@@ -93,9 +93,10 @@ def gan_settings(method: str, s: EvalSettings, init: str = "random"):
 
 
 def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettings,
-               tick: Callable[[int], None], init: str = "random") -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """Fill every image's hole with one method: uint8 (N, R, R, 3), and for ours/se (from the
-    start `init`) the fills after each of s.curve's iteration counts up to its iteration limit."""
+               tick: Callable[[int], None], init: str = "random") -> tuple[np.ndarray, dict[int, np.ndarray], list[int]]:
+    """Fill every image's hole with one method: uint8 (N, R, R, 3); for ours/se (from the start
+    `init`) also the fills after each of s.curve's iteration counts up to its iteration limit, and
+    the iterations each batch ran (fewer than the limit where the search stopped early)."""
     out = np.empty_like(images)
     if method in GAN_METHODS:
         from inpaint.imageio import Picture
@@ -103,6 +104,7 @@ def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettin
         inpainter = Inpainter.from_weights(s.weights, s.device, gan_settings(method, s, init))
         curve = tuple(k for k in s.curve if k <= inpainter.settings.iteration_limit)
         earlier = {k: np.empty_like(images) for k in curve}
+        iterations = []
         for a in range(0, len(images), s.batch):
             sl = slice(a, a + s.batch)
             done = inpainter.complete_many([Picture(im, None, "RGB") for im in images[sl]],
@@ -110,15 +112,16 @@ def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettin
             out[sl] = [c.picture.pixels for c in done]
             for k in curve:
                 earlier[k][sl] = [c.earlier[k].pixels for c in done]
+            iterations.append(done[0].report["iterations"])
             tick(len(done))
-        return out, earlier
+        return out, earlier, iterations
     from inpaint.eval.baselines import BASELINES
     fn = BASELINES[method]
     for i, (im, k) in enumerate(zip(images, known)):
         filled = fn(im.astype(np.float64) / 255.0, k > 0.5)
         out[i] = np.clip(np.rint(filled * 255.0), 0, 255).astype(np.uint8)
         tick(1)
-    return out, {}
+    return out, {}, []
 
 
 def score(result: np.ndarray, truth: np.ndarray, known: np.ndarray) -> dict[str, float]:
@@ -166,9 +169,10 @@ def evaluate(s: EvalSettings, progress: bool = True, grid_dir: Path | None = Non
             name = label(method, init)
             bar.set_description(f"{kind}/{name}")
             tm = time.perf_counter()
-            filled[name], earlier = run_method(method, images, known, s, bar.update, init)
+            filled[name], earlier, iterations = run_method(method, images, known, s, bar.update, init)
             results["table"].setdefault(kind, {})[name] = {
-                **summarise(filled[name], images, known), "seconds": round(time.perf_counter() - tm, 2)}
+                **summarise(filled[name], images, known), "seconds": round(time.perf_counter() - tm, 2),
+                **({"iterations": iterations} if iterations else {})}
             if earlier:
                 results.setdefault("curve", {}).setdefault(kind, {})[name] = {
                     k: summarise(f, images, known) for k, f in earlier.items()}
@@ -179,6 +183,28 @@ def evaluate(s: EvalSettings, progress: bool = True, grid_dir: Path | None = Non
     bar.close()
     results["wall_seconds"] = round(time.perf_counter() - t0, 1)
     return results
+
+
+def merge_results(results: list[dict]) -> dict:
+    """One evaluation from several of the same images (one per mask, say): their tables and
+    curves side by side, wall times summed, each part's settings under "parts"."""
+    first = results[0]
+    out = {**first, "table": {}, "curve": {}, "wall_seconds": 0.0, "parts": []}
+    for r in results:
+        if r["images"] != first["images"]:
+            raise ValueError("these evaluations scored different images; merge only runs of one draw")
+        for key in ("table", "curve"):
+            for kind, methods in r.get(key, {}).items():
+                clash = set(methods) & set(out[key].get(kind, {}))
+                if clash:
+                    raise ValueError(f"{kind}/{', '.join(sorted(clash))} is in more than one file")
+                out[key].setdefault(kind, {}).update(methods)
+        out["wall_seconds"] += r["wall_seconds"]
+        out["parts"].append(r["settings"])
+    out["settings"] = {**first["settings"], "masks": list(out["table"])}
+    if not out["curve"]:
+        del out["curve"]
+    return out
 
 
 def _resolution(s: EvalSettings) -> int:
