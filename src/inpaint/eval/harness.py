@@ -40,9 +40,7 @@ def pick_images(data: str, n: int, resolution: int, seed: int, skip: int = 0) ->
     in index order. The same seed with skip >= n' gives a set disjoint from the first n' images."""
     from inpaint.train.datasets import load_dataset
     images = load_dataset("images", data, resolution, progress=False)
-    if skip + n > len(images):
-        raise DatasetError(f"asked for {n} images (after skipping {skip}) but {data} holds {len(images)}")
-    idx = _draw(len(images), n, seed, skip)
+    idx = _draw(len(images), n, seed, skip, data)
     return idx, images[idx]
 
 
@@ -54,9 +52,7 @@ def write_picked(data: str, n: int, seed: int, out: Path, skip: int = 0) -> np.n
     from inpaint.atomic import write_atomic
     from inpaint.train.datasets import image_sources
     sources = list(image_sources(Path(data)))
-    if skip + n > len(sources):
-        raise DatasetError(f"asked for {n} images (after skipping {skip}) but {data} holds {len(sources)}")
-    idx = _draw(len(sources), n, seed, skip)
+    idx = _draw(len(sources), n, seed, skip, data)
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
@@ -67,7 +63,10 @@ def write_picked(data: str, n: int, seed: int, out: Path, skip: int = 0) -> np.n
     return idx
 
 
-def _draw(count: int, n: int, seed: int, skip: int) -> np.ndarray:
+def _draw(count: int, n: int, seed: int, skip: int, data: str) -> np.ndarray:
+    """Indices skip..skip+n of a seeded shuffle of range(count), in index order."""
+    if skip + n > count:
+        raise DatasetError(f"asked for {n} images (after skipping {skip}) but {data} holds {count}")
     return np.sort(np.random.default_rng(seed).permutation(count)[skip:skip + n])
 
 
