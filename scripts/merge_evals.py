@@ -1,18 +1,35 @@
-"""Merge inpaint-eval JSON files of the same images (one per mask, say) into one, with its tables.
+"""Merge inpaint-eval JSON files into one, with its tables: files of the same images (one per mask,
+say) side by side, and those groups, shards of one draw over disjoint images (by --skip), joined.
 
     python scripts/merge_evals.py OUT.json A.json B.json ... [--curve-plot curve.png]
 
-Prints the quality table and the paired comparisons as inpaint-eval does. Refuses files of other
-images or with a (mask, method) pair in common.
+Prints the quality table and the paired comparisons as inpaint-eval does. Refuses files whose
+images overlap without being the same, a (mask, method) pair twice for the same images, and shards
+that differ in their masks and methods.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from inpaint.atomic import write_atomic
-from inpaint.eval.harness import comparisons, markdown_paired, markdown_table, merge_results
+from inpaint.eval.harness import comparisons, join_shards, markdown_paired, markdown_table, merge_results
+
+
+def merge(parts: list[dict]) -> dict:
+    """Group the parts by their images, merge each group mask by mask, then join the groups."""
+    groups: dict[tuple, list[dict]] = {}
+    for p in parts:
+        groups.setdefault(tuple(p["images"]), []).append(p)
+    merged = [merge_results(g) for g in groups.values()]
+    return merged[0] if len(merged) == 1 else join_shards(merged)
+
+
+def _fail(message: str) -> None:
+    print(f"merge_evals: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def main() -> None:
@@ -21,10 +38,13 @@ def main() -> None:
     ap.add_argument("parts", type=Path, nargs="+")
     ap.add_argument("--curve-plot", type=Path)
     args = ap.parse_args()
+    missing = [str(p) for p in args.parts if not p.is_file()]
+    if missing:
+        _fail(f"no such file: {', '.join(missing)}; run the evaluations first")
     try:
-        merged = merge_results([json.loads(p.read_text()) for p in args.parts])
+        merged = merge([json.loads(p.read_text()) for p in args.parts])
     except ValueError as e:
-        raise SystemExit(f"merge_evals: {e}") from None
+        _fail(str(e))
     write_atomic(args.out, lambda tmp: tmp.write_text(json.dumps(merged, indent=2)))
     if args.curve_plot:
         from inpaint.eval.figures import quality_curve

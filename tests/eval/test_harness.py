@@ -1,6 +1,5 @@
 import dataclasses
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,21 +8,6 @@ from PIL import Image
 
 from inpaint.cli.eval import main
 from inpaint.eval.harness import EvalSettings, evaluate, markdown_table, mask_for
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture(scope="module")
-def small_split(tmp_path_factory):
-    """Eight 64x64 variants of the example face (shifts and flips)."""
-    d = tmp_path_factory.mktemp("split")
-    face = np.asarray(Image.open(EXAMPLES / "astronaut.png").convert("RGB"))
-    for i in range(8):
-        crop = face[i * 4:i * 4 + 96, i * 3:i * 3 + 96]
-        crop = crop[:, ::-1] if i % 2 else crop
-        Image.fromarray(np.ascontiguousarray(crop)).resize((64, 64), Image.LANCZOS).save(d / f"{i:03d}.png")
-    return d
-
 
 def _settings(split, weights, **kw):
     base = dict(data=str(split), n=4, masks=("center", "pattern"), methods=("ours", "se", "telea", "mean"),
@@ -183,3 +167,31 @@ def test_evaluations_of_one_draw_merge_mask_by_mask(small_split, tiny_weights):
     other = evaluate(_settings(small_split, tiny_weights, masks=("half",), methods=("mean",), seed=1), progress=False)
     with pytest.raises(ValueError, match="different images"):
         merge_results([parts[0], other])
+
+
+def test_shards_of_a_draw_join_into_the_whole(small_split, tiny_weights):
+    from inpaint.eval.harness import join_shards, merge_results
+    whole = evaluate(_settings(small_split, tiny_weights, n=6, masks=("center",), methods=("mean", "telea")),
+                     progress=False)
+    shards = [merge_results([evaluate(_settings(small_split, tiny_weights, n=3, skip=skip, masks=(kind,),
+                                                 methods=("ours", "mean", "telea"), curve=(2,)), progress=False)
+                             for kind in ("center", "pattern")]) for skip in (3, 0)]
+    joined = join_shards(shards)
+    assert joined["images"] == whole["images"] == sorted(shards[0]["images"] + shards[1]["images"])
+    assert joined["settings"]["n"] == 6 and joined["settings"]["skip"] == 0
+    for method in ("mean", "telea"):
+        got, want = joined["table"]["center"][method], whole["table"]["center"][method]
+        assert got["per_image"] == want["per_image"]
+        assert got["psnr"]["mean"] == pytest.approx(want["psnr"]["mean"], abs=1e-4)
+        assert got["ssim"]["std"] == pytest.approx(want["ssim"]["std"], abs=1e-4)
+    ours = joined["curve"]["pattern"]["ours"][2]
+    assert len(ours["per_image"]["psnr"]) == 6
+    assert ours["psnr"]["mean"] == pytest.approx(np.mean(ours["per_image"]["psnr"]))
+    assert joined["table"]["center"]["ours"]["iterations"] == (shards[0]["table"]["center"]["ours"]["iterations"]
+                                                               + shards[1]["table"]["center"]["ours"]["iterations"])
+    with pytest.raises(ValueError, match="share images"):
+        join_shards([shards[0], shards[0]])
+    rest = evaluate(_settings(small_split, tiny_weights, n=2, skip=6, masks=("center",), methods=("mean",)),
+                    progress=False)
+    with pytest.raises(ValueError, match="pairs"):
+        join_shards([shards[0], rest])

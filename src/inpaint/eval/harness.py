@@ -206,6 +206,50 @@ def merge_results(results: list[dict]) -> dict:
     return out
 
 
+def join_shards(results: list[dict]) -> dict:
+    """One evaluation from several of disjoint images with the same (mask, method) pairs (the
+    shards of a draw, by --skip): per-image values joined in image order, means and spreads
+    recomputed from them, times and iteration counts summed and joined, each shard's settings
+    under "shards"."""
+    first = results[0]
+    images = [i for r in results for i in r["images"]]
+    if len(set(images)) != len(images):
+        raise ValueError("these evaluations share images; join only disjoint shards of a draw")
+    for r in results:
+        for key in ("table", "curve"):
+            if _pairs(r.get(key, {}), key == "curve") != _pairs(first.get(key, {}), key == "curve"):
+                raise ValueError(f"the shards' {key}s differ in their (mask, method) pairs; "
+                                 "join only runs of the same masks and methods")
+    order = np.argsort(images, kind="stable")
+
+    def joined(entries: list[dict]) -> dict:
+        per_image = {m: [v for e in entries for v in e["per_image"][m]] for m in METRICS}
+        out = {m: {"mean": float(np.mean(per_image[m])), "std": float(np.std(per_image[m]))} for m in METRICS}
+        out["per_image"] = {m: [per_image[m][i] for i in order] for m in METRICS}
+        if "seconds" in entries[0]:
+            out["seconds"] = round(sum(e["seconds"] for e in entries), 2)
+        if "iterations" in entries[0]:
+            out["iterations"] = [k for e in entries for k in e["iterations"]]
+        return out
+
+    out = {**first, "images": [images[i] for i in order], "table": {},
+           "wall_seconds": round(sum(r["wall_seconds"] for r in results), 1),
+           "shards": [r.get("parts", [r["settings"]]) for r in results]}
+    out.pop("parts", None)
+    for kind, methods in first["table"].items():
+        out["table"][kind] = {m: joined([r["table"][kind][m] for r in results]) for m in methods}
+    if "curve" in first:
+        out["curve"] = {kind: {m: {k: joined([r["curve"][kind][m][k] for r in results]) for k in ks}
+                               for m, ks in methods.items()} for kind, methods in first["curve"].items()}
+    out["settings"] = {**first["settings"], "n": len(images), "skip": min(r["settings"]["skip"] for r in results)}
+    return out
+
+
+def _pairs(section: dict, curve: bool) -> set:
+    """The (mask, method) pairs of a table, or of a curve with its iteration counts."""
+    return {(kind, m, tuple(sorted(v)) if curve else ()) for kind, methods in section.items() for m, v in methods.items()}
+
+
 def _resolution(s: EvalSettings) -> int:
     if not (set(s.methods) & set(GAN_METHODS)):
         return 64
