@@ -34,6 +34,17 @@ def comparison_grid(path: Path, truth: np.ndarray, known: np.ndarray, filled: di
     write_atomic(path, lambda tmp: sheet.save(tmp, format="PNG"))
 
 
+def _spaced_labels(ticks: list[int], ratio: float = 1.5) -> list[str]:
+    """Tick labels on a log axis, from the largest tick down, blank where a tick lies within
+    `ratio` of the last labelled one (750 next to 1000), so that no two labels run together."""
+    labels, last = [], None
+    for k in sorted(ticks, reverse=True):
+        keep = last is None or k * ratio <= last
+        labels.append(str(k) if keep else "")
+        last = k if keep else last
+    return labels[::-1]
+
+
 def quality_curve(path: Path, results: dict) -> None:
     """PSNR and SSIM of ours/se against Adam iterations, one column per mask; the classical
     baselines of the same run as dashed horizontal lines. Needs an evaluation run with a curve."""
@@ -58,7 +69,7 @@ def quality_curve(path: Path, results: dict) -> None:
             for i, (method, row) in enumerate(t for t in table.items() if t[0] not in curve[kind]):
                 ax.axhline(row[metric]["mean"], ls="--", lw=1, color=f"C{i + len(curve[kind])}", label=method)
             ax.set_xscale("log")
-            ax.set_xticks(ticks, [str(k) for k in ticks], minor=False)
+            ax.set_xticks(ticks, _spaced_labels(ticks), minor=False)
             ax.minorticks_off()
             ax.set_xlabel("Adam iterations on z")
             ax.set_ylabel(label)
