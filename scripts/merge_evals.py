@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from inpaint.atomic import write_atomic
-from inpaint.eval.harness import comparisons, join_shards, markdown_paired, markdown_table, merge_results
+from inpaint.eval.harness import comparisons, join_shards, markdown_curve, markdown_paired, markdown_table, merge_results
 
 
 def merge(parts: list[dict]) -> dict:
@@ -55,6 +55,8 @@ def main() -> None:
         print("\nPaired over the same images (mean ± 95% confidence interval):")
     for a, b in pairs:
         print("\n" + markdown_paired(merged, a, b))
+    if "curve" in merged:
+        print("\nPSNR / SSIM (whole image) against iterations:\n\n" + markdown_curve(merged))
     print(f"\n{len(merged['images'])} images, wall time {merged['wall_seconds']:.0f} s in all")
 
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from inpaint.cli.eval import main
-from inpaint.eval.harness import EvalSettings, evaluate, markdown_table, mask_for
+from inpaint.eval.harness import EvalSettings, evaluate, markdown_curve, markdown_table, mask_for
 
 def _settings(split, weights, **kw):
     base = dict(data=str(split), n=4, masks=("center", "pattern"), methods=("ours", "se", "telea", "mean"),
@@ -98,6 +98,20 @@ def test_curve_ends_at_the_final_table_and_plots(small_split, tiny_weights, tmp_
     assert not (tmp_path / "none.png").exists()
 
 
+def test_curve_table_gives_each_count_and_leaves_blank_where_a_start_stopped(small_split, tiny_weights):
+    r = evaluate(_settings(small_split, tiny_weights, masks=("center",), methods=("ours",),
+                           iterations=3, curve=(1, 3)), progress=False)
+    read_back = json.loads(json.dumps(r))                             # counts become strings
+    assert markdown_curve(read_back) == markdown_curve(r)
+    at = {k: r["curve"]["center"]["ours"][k] for k in (1, 3)}
+    header, rule, row = markdown_curve(r).splitlines()
+    assert header == "| mask | method | 1 | 3 |"
+    assert row == (f"| center | ours | {at[1]['psnr']['mean']:.2f} / {at[1]['ssim']['mean']:.3f} | "
+                   f"{at[3]['psnr']['mean']:.2f} / {at[3]['ssim']['mean']:.3f} |")
+    read_back["curve"]["center"]["early"] = {"1": read_back["curve"]["center"]["ours"]["1"]}
+    assert markdown_curve(read_back).splitlines()[-1].endswith(" |  |")
+
+
 def test_cli_curve_plot_needs_a_curve_and_prints_the_paired_table(small_split, tiny_weights, tmp_path):
     r = CliRunner().invoke(main, ["--data", str(small_split), "--curve-plot", str(tmp_path / "c.png")])
     assert r.exit_code == 2 and "--curve" in r.output and not (tmp_path / "c.png").exists()
@@ -109,6 +123,7 @@ def test_cli_curve_plot_needs_a_curve_and_prints_the_paired_table(small_split, t
                                   "--quiet"])
     assert r.exit_code == 0, r.output
     assert "PSNR ours − se" in r.stdout and (tmp_path / "c.png").exists()
+    assert "against iterations" in r.stdout and "| center | se |" in r.stdout.split("against iterations")[1]
 
 
 def test_both_starts_are_scored_side_by_side_each_to_its_own_iterations(small_split, tiny_encoder_weights, tmp_path):

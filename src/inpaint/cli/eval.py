@@ -65,7 +65,8 @@ def main(data, n, skip, masks, methods, seed, inits, iterations, restarts, batch
     Example:
       inpaint-eval --data celeba64/val.zip -n 500 --json results.json --grids docs/
     """
-    from inpaint.eval.harness import EvalSettings, comparisons, evaluate, markdown_paired, markdown_table
+    from inpaint.eval.harness import (EvalSettings, comparisons, evaluate, markdown_curve, markdown_paired,
+                                      markdown_table)
 
     if curve_plot and not curve:
         raise click.UsageError("--curve-plot needs --curve (the iteration counts to plot)")
@@ -90,6 +91,8 @@ def main(data, n, skip, masks, methods, seed, inits, iterations, restarts, batch
         click.echo("\nPaired over the same images (mean ± 95% confidence interval):")
     for a, b in pairs:
         click.echo("\n" + markdown_paired(results, a, b))
+    if "curve" in results:
+        click.echo("\nPSNR / SSIM (whole image) against iterations:\n\n" + markdown_curve(results))
     click.echo(f"\n{n} images, wall time {results['wall_seconds']} s", err=True)
 
 

@@ -290,3 +290,16 @@ def markdown_table(results: dict) -> str:
                      else f"{r[m]['mean']:.3f} ± {r[m]['std']:.3f}" for m in METRICS]
             lines.append(f"| {kind} | {method} | " + " | ".join(cells) + f" | {r['seconds']:.0f} |")
     return "\n".join(lines)
+
+
+def markdown_curve(results: dict) -> str:
+    """One row per (mask, method) of the curve: PSNR / SSIM of the whole image at each iteration
+    count measured; blank where that method stopped earlier."""
+    rows = [(kind, method, {int(k): v for k, v in ks.items()})          # JSON makes the counts strings
+            for kind, methods in results["curve"].items() for method, ks in methods.items()]
+    counts = sorted({k for *_, ks in rows for k in ks})
+    lines = ["| mask | method | " + " | ".join(map(str, counts)) + " |", "|---|---|" + "---|" * len(counts)]
+    for kind, method, ks in rows:
+        cells = [f"{ks[k]['psnr']['mean']:.2f} / {ks[k]['ssim']['mean']:.3f}" if k in ks else "" for k in counts]
+        lines.append(f"| {kind} | {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
