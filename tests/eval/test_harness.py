@@ -55,6 +55,36 @@ def test_cli_refuses_unknown_method_and_too_many_images(small_split, tmp_path):
     assert r.exit_code == 2 and r.stderr.strip().startswith("error:") and "holds 8" in r.stderr
 
 
+def test_cli_refuses_a_device_torch_cannot_use(small_split, tmp_path):
+    import torch
+    for device, message in (("gpu", "use cpu, cuda or cuda:N"), ("cpu:1", "use cpu, cuda or cuda:N"),
+                            (f"cuda:{torch.cuda.device_count()}", "CUDA GPU(s) here; use --device cpu")):
+        r = CliRunner().invoke(main, ["--data", str(small_split), "--device", device,
+                                      "--json", str(tmp_path / "r.json")])
+        assert r.exit_code == 2 and message in r.output, (device, r.output)
+    assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_ours_runs_the_device_search_and_scores_as_on_the_cpu(small_split, tiny_weights):
+    from inpaint.errors import InpaintError
+    from inpaint.eval.harness import gan_inpainter, gan_settings
+    from inpaint.kernels import build
+    from inpaint.runtime.gpu import gpu_search
+    try:
+        build.cuda_core()
+    except InpaintError as e:
+        pytest.skip(str(e))
+    s = _settings(small_split, tiny_weights, masks=("center",), methods=("ours",), iterations=6, curve=(2, 6))
+    on_gpu = dataclasses.replace(s, device="cuda")
+    assert gan_inpainter(on_gpu, gan_settings("ours", on_gpu)).search is gpu_search
+    cpu, gpu = evaluate(s, progress=False), evaluate(on_gpu, progress=False)
+    for k in (2, 6):   # the curve's fills come from the device search's kept iterates
+        a, b = (r["curve"]["center"]["ours"][k]["per_image"]["psnr"] for r in (gpu, cpu))
+        np.testing.assert_allclose(a, b, atol=0.1, err_msg=f"PSNR after {k} iterations")
+    assert gpu["table"]["center"]["ours"]["iterations"] == cpu["table"]["center"]["ours"]["iterations"]
+
+
 def test_overrides_reach_ours_but_se_keeps_its_prior():
     from inpaint.eval.harness import gan_settings
     s = EvalSettings(data="x", overrides=(("consistency_weight", 5.0), ("prior_weight", 0.5), ("norm", "l2")))

@@ -200,6 +200,19 @@ def test_the_captured_loop_gives_what_the_eager_loop_gives(cpu, device, ops, set
         np.testing.assert_array_equal(getattr(captured, name), getattr(eager, name), err_msg=name)
 
 
+@pytest.mark.parametrize("settings", [EARLY, FULL], ids=["early-stop", "full"])
+def test_the_iterates_kept_are_optimises_and_change_nothing_else(cpu, device, ops, settings):
+    problem, keep = _problem(cpu, 2), (1, 4, 10, 30, 40)
+    ref = optimise(cpu, CpuOps(), problem, settings, keep=keep)
+    plain = device_search(device, ops, problem, settings, check_every=7)
+    got = device_search(device, ops, problem, settings, check_every=7, keep=keep)
+    assert sorted(got.kept) == list(keep) and got.history == plain.history
+    np.testing.assert_array_equal(got.x, plain.x)
+    for k in keep:
+        assert np.abs(got.kept[k][0] - ref.kept[k][0]).mean() <= 1e-3, f"x at {k}"
+        np.testing.assert_allclose(got.kept[k][1], ref.kept[k][1], rtol=LOSS_RTOL, err_msg=f"loss at {k}")
+
+
 @pytest.mark.parametrize("settings, check_every", [(EARLY, 25), (EARLY, 1), (FULL, 7)])
 def test_the_adam_counter_is_the_steps_taken(cpu, device, ops, stream, settings, check_every):
     search = DeviceSearch(device, ops, _problem(cpu, 2), settings)

@@ -188,6 +188,29 @@ def test_the_device_loop_searches_as_optimise_does(host_cuda, cpu, settings, che
     assert set(host_cuda.live) == {int(a.buffer) for a in engine.outputs.values()}   # free() left the engine's
 
 
+@pytest.mark.parametrize("settings, check_every, keep", [
+    (EARLY, 25, (1, 3, 4, 7, 50, 299, 300, 400)),           # marks before, inside and after the stop
+    (InpaintSettings(iterations=23, restarts=1, lr=0.05, patience=1000), 5, (0, 1, 2, 10, 23, 24)),
+    (InpaintSettings(iterations=1, restarts=1), 3, (1, 5)),
+])
+@pytest.mark.parametrize("use_graph", [True, False])
+def test_the_device_loop_keeps_the_iterates_optimise_keeps(host_cuda, cpu, settings, check_every, keep, use_graph):
+    from inpaint.runtime.device_search import DeviceSearch
+    y = cpu.generator(initial_z(2, cpu.spec.z_dim, 7))
+    problem = make_problem(y, np.stack([make_mask("center", 64, i) for i in range(2)]), cpu.spec.patch)
+    ref = optimise(cpu, CpuOps(), problem, settings, keep=keep)
+    stream = Stream()
+    search = DeviceSearch(HostEngine(cpu, stream), HostOps(stream), problem, settings)
+    got = search.run(check_every, use_graph, keep=keep)
+    search.free()
+    assert got.iterations == ref.iterations and sorted(got.kept) == sorted(ref.kept) == sorted(set(keep))
+    for k in keep:
+        np.testing.assert_allclose(got.kept[k][0], ref.kept[k][0], rtol=1e-4, atol=1e-5, err_msg=f"x at {k}")
+        np.testing.assert_allclose(got.kept[k][1], ref.kept[k][1], rtol=1e-5, err_msg=f"loss at {k}")
+    losses = [got.kept[k][1] for k in sorted(keep) if k >= 1]    # (k = 0 is never reached: the final best)
+    assert all((later <= earlier).all() for earlier, later in zip(losses, losses[1:]))   # best so far
+
+
 def test_a_search_runs_once(host_cuda, cpu):
     from inpaint.errors import InpaintError
     from inpaint.runtime.device_search import DeviceSearch
@@ -225,9 +248,11 @@ def test_the_gpu_inpainter_completes_as_the_cpu_one(host_cuda, cpu):
     stream = Stream()
     steps = []
     gpu = Inpainter(HostEngine(cpu, stream), GpuOps(HostBlendOps(stream)), settings, search=gpu_search)
-    ours = gpu.complete(picture, hole, on_step=lambda it, loss: steps.append(it))
-    ref = Inpainter(cpu, settings=settings).complete(picture, hole)
+    ours = gpu.complete_many([picture], [hole], on_step=lambda it, loss: steps.append(it), keep=(2, 5))[0]
+    ref = Inpainter(cpu, settings=settings).complete_many([picture], [hole], keep=(2, 5))[0]
     np.testing.assert_array_equal(ours.raw, ref.raw)
     assert np.abs(ours.picture.pixels.astype(int) - ref.picture.pixels.astype(int)).max() <= 1
     np.testing.assert_array_equal(ours.picture.pixels[~hole], picture.pixels[~hole])
     assert steps == [8] and ours.report["iterations"] == ref.report["iterations"] == 8
+    for k in (2, 5):   # quality against iterations, as inpaint-eval asks of the search
+        assert np.abs(ours.earlier[k].pixels.astype(int) - ref.earlier[k].pixels.astype(int)).max() <= 1

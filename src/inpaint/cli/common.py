@@ -33,3 +33,16 @@ def positive_ints(value: str, example: str, allow_empty: bool = False) -> tuple[
         raise click.BadParameter(f"{value!r}: give numbers of at least 1, like {example}")
     return items
 
+
+
+def torch_device(value: str) -> str:
+    """A --device for PyTorch: 'cpu', 'cuda' or 'cuda:N' where torch sees that GPU; click.BadParameter otherwise."""
+    kind, _, index = value.partition(":")
+    if kind not in ("cpu", "cuda") or (index and (kind == "cpu" or not index.isdigit())):
+        raise click.BadParameter(f"{value!r}: use cpu, cuda or cuda:N")
+    if kind == "cuda":
+        import torch
+        if int(index or 0) >= torch.cuda.device_count():
+            raise click.BadParameter(f"{value!r}: torch sees {torch.cuda.device_count()} CUDA GPU(s) here; "
+                                     "use --device cpu")
+    return value

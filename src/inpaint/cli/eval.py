@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from inpaint.cli.common import positive_ints, user_errors
+from inpaint.cli.common import positive_ints, torch_device, user_errors
 
 
 def _csv(choices):
@@ -52,7 +52,8 @@ def _csv(choices):
 @click.option("--curve-plot", type=click.Path(path_type=Path),
               help="Write PSNR/SSIM against iterations as a PNG here (needs --curve).")
 @click.option("--weights", type=click.Path(path_type=Path), help="Model weights [default: the shipped model].")
-@click.option("--device", default="cpu")
+@click.option("--device", default="cpu", show_default=True, callback=lambda ctx, param, v: torch_device(v),
+              help="cpu, or cuda[:N]: on a GPU, ours/se run the GPU runtime (the search with its state on the device).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write all results as JSON.")
 @click.option("--grids", type=click.Path(path_type=Path), help="Directory for comparison_<mask>.png grids.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from inpaint.errors import DatasetError
+from inpaint.errors import DatasetError, InpaintError
 from inpaint.masks import make_mask
 
 GAN_METHODS = ("ours", "se")
@@ -91,6 +92,23 @@ def gan_settings(method: str, s: EvalSettings, init: str = "random"):
     return InpaintSettings(**common)
 
 
+def gan_inpainter(s: EvalSettings, settings):
+    """The Inpainter for ours/se on s.device: on a CUDA device the GPU runtime (the search with its
+    state on the device, runtime/gpu.py) where cuda.core is installed for its kernels, elsewhere
+    the host loop on eager PyTorch (on that device). Both give the same fills to rounding."""
+    from inpaint.runtime.complete import Inpainter
+    if s.device.startswith("cuda"):
+        from inpaint.kernels.build import cuda_core
+        try:
+            cuda_core()
+        except InpaintError as e:
+            warnings.warn(f"the host loop searches on {s.device}, since the GPU runtime cannot: {e}")
+        else:
+            from inpaint.runtime.gpu import gpu_inpainter
+            return gpu_inpainter(s.weights, settings, int(s.device.partition(":")[2] or 0))
+    return Inpainter.from_weights(s.weights, s.device, settings)
+
+
 def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettings,
                tick: Callable[[int], None], init: str = "random") -> tuple[np.ndarray, dict[int, np.ndarray], list[int]]:
     """Fill every image's hole with one method: uint8 (N, R, R, 3); for ours/se (from the start
@@ -99,8 +117,7 @@ def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettin
     out = np.empty_like(images)
     if method in GAN_METHODS:
         from inpaint.imageio import Picture
-        from inpaint.runtime.complete import Inpainter
-        inpainter = Inpainter.from_weights(s.weights, s.device, gan_settings(method, s, init))
+        inpainter = gan_inpainter(s, gan_settings(method, s, init))
         curve = tuple(k for k in s.curve if k <= inpainter.settings.iteration_limit)
         earlier = {k: np.empty_like(images) for k in curve}
         iterations = []

@@ -11,6 +11,8 @@ count, read every `check_every` iterations.
 The first iteration runs eagerly; then one iteration is captured (engine.capture) and replayed.
 Replays after the stop change no result (track leaves everything as it was), so reading the flag
 only every `check_every` replays costs at most check_every - 1 idle replays, never a wrong answer.
+For quality against iterations (`keep`), bursts also end at each iteration asked for, where a
+device-to-device copy takes the best iterate so far; the host reads those copies after the search.
 """
 from __future__ import annotations
 
@@ -139,10 +141,13 @@ class DeviceSearch:
                                    s.consistency_weight)[2]
             self.engine.generator_vjp(g)
 
-    def run(self, check_every: int = 25, use_graph: bool = True, time_iterations: bool = False) -> Search:
+    def run(self, check_every: int = 25, use_graph: bool = True, time_iterations: bool = False,
+            keep: tuple[int, ...] = ()) -> Search:
         """Search until the device's stop flag is set; the result on the host, as optimise returns it.
 
         use_graph=False runs the very same loop with every iteration enqueued eagerly.
+        keep: as optimise's, Search.kept[k] = (x, loss) of the best iterate of the first k iterations
+        (the final best where the search stopped before k).
         time_iterations: record a CUDA event after every iteration from the second on, and keep
         their device times in self.iteration_ms (for inpaint-bench; events add no host sync).
         """
@@ -156,22 +161,28 @@ class DeviceSearch:
         if capture and not hasattr(self.engine, "capture"):
             raise InpaintError(f"the {self.engine.name} engine cannot capture a CUDA graph: pass use_graph=False")
         graph = None
+        marks = sorted({int(k) for k in keep if 1 <= k <= limit})
+        rows = self.best.shape[1]
+        snapshots = {k: (self._zeros(self.best_z.shape, F32), self._zeros((rows,), F32)) for k in marks}
         try:
             if capture:
                 self._warm_up()
             self._step()                                  # iteration 1, eagerly
+            self._snapshot(1, snapshots)
             if capture:
                 graph = self.engine.capture(self._step)   # recorded, not run
             iterate = graph.launch if graph is not None else self._step
             events = [Event().record(self.stream)] if time_iterations else None
             enqueued, stopped = 1, False
             while enqueued < limit and not stopped:
-                burst = min(check_every, limit - enqueued)
+                mark = next((k for k in marks if k > enqueued), limit)
+                burst = min(check_every, limit - enqueued, mark - enqueued)
                 for _ in range(burst):
                     iterate()
                     if events is not None:
                         events.append(Event().record(self.stream))
                 enqueued += burst
+                self._snapshot(enqueued, snapshots)
                 stopped = bool(self.status.to_host(self.stream)[0])
             status = self.status.to_host(self.stream)
             if events is not None:
@@ -184,9 +195,17 @@ class DeviceSearch:
                     self.stream.synchronize()   # no replay in flight when its memory goes back
                 finally:
                     graph.destroy()
-        return self._result(status)
+        return self._result(status, keep, {k: snapshots[k] for k in marks if k <= enqueued})
 
-    def _result(self, status: np.ndarray) -> Search:
+    def _snapshot(self, iteration: int, snapshots: dict[int, tuple[DeviceArray, DeviceArray]]) -> None:
+        """After `iteration` iterations: copy the best z and total loss so far where it is a mark."""
+        if iteration in snapshots:
+            z, loss = snapshots[iteration]
+            z.buffer.copy_from(self.best_z.buffer, z.buffer.nbytes, self.stream)
+            loss.buffer.copy_from(self.best.buffer, loss.buffer.nbytes, self.stream)   # row 0: total
+
+    def _result(self, status: np.ndarray, keep: tuple[int, ...] = (),
+                snapshots: dict[int, tuple[DeviceArray, DeviceArray]] | None = None) -> Search:
         if status[0] != 1 or not 1 <= status[1] <= self.settings.iteration_limit:
             raise InpaintError(f"the device search ended without a valid stop record (status {status.tolist()}); "
                                "this is a bug in track.cu or in the loop")
@@ -194,9 +213,13 @@ class DeviceSearch:
         best = self.best.to_host(self.stream)
         best_z = self.best_z.to_host(self.stream)
         history = self.history.to_host(self.stream)[:count]
+        kept = {k: (self.engine.generator(z).to_host(self.stream), loss.to_host(self.stream))
+                for k, (z, loss) in (snapshots or {}).items()}
         x = self.engine.generator(self.best_z).to_host(self.stream)
+        for k in keep:
+            kept.setdefault(k, (x.copy(), best[0].copy()))
         return Search(best_z, x, best[0].copy(), best[1].copy(), best[2].copy(), best[3].copy(), count,
-                      time.perf_counter() - self._t0, [float(h) for h in history])
+                      time.perf_counter() - self._t0, [float(h) for h in history], kept)
 
     def free(self) -> None:
         """Release this search's device memory (the engine keeps its own outputs)."""
@@ -207,7 +230,8 @@ class DeviceSearch:
 
 
 def device_search(engine: DeviceEngine, ops: CudaOps, problem: Problem, settings: InpaintSettings,
-                  z: np.ndarray | None = None, check_every: int = 25, use_graph: bool = True) -> Search:
+                  z: np.ndarray | None = None, check_every: int = 25, use_graph: bool = True,
+                  keep: tuple[int, ...] = ()) -> Search:
     """optimise() with its state on the GPU: the same Search, from the same seed, to rounding.
 
     The engine runs on ops.stream (TorchDeviceEngine(..., stream=ops.stream)). One iteration is
@@ -215,9 +239,10 @@ def device_search(engine: DeviceEngine, ops: CudaOps, problem: Problem, settings
     instead); the host reads the stop flag every `check_every` iterations and nothing else
     until the search is over. problem.weights must be the importance weights of problem.known
     at settings.window (make_problem builds them so): the device computes its own and checks.
+    keep: as optimise's (each k ends a burst; the host reads the k-th best iterate at the end).
     """
     search = DeviceSearch(engine, ops, problem, settings, z)
     try:
-        return search.run(check_every, use_graph)
+        return search.run(check_every, use_graph, keep=keep)
     finally:
         search.free()

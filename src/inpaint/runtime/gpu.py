@@ -44,12 +44,9 @@ class GpuOps:
 def gpu_search(engine, ops: GpuOps, problem, settings: InpaintSettings, z=None, on_step=None,
                keep: tuple[int, ...] = ()):
     """optimise()'s signature over device_search: on_step is told once, at the end (the loop
-    reads nothing back per iteration); `keep` is not available on the GPU."""
-    from inpaint.errors import InpaintError
+    reads nothing back per iteration)."""
     from inpaint.runtime.device_search import device_search
-    if keep:
-        raise InpaintError("quality against iterations (keep) needs the host loop: use --backend ort or torch")
-    search = device_search(engine, ops.cuda, problem, settings, z)
+    search = device_search(engine, ops.cuda, problem, settings, z, keep=keep)
     if on_step is not None:
         on_step(search.iterations, search.history[-1])
     return search
