@@ -18,6 +18,8 @@
 #     EVAL="python3 -m inpaint.cli.eval" scripts/evaluate_init.sh $OUT --restarts 1 --batch 100
 # At the defaults (4 restarts) on the GPU machine, in one piece:
 #   PYTHONPATH=src DEVICE=cuda EVAL="python3 -m inpaint.cli.eval" scripts/evaluate_init.sh $OUT --batch 128
+# At the defaults on this CPU, the first 50 of those 500 images (about 25 minutes a part):
+#   SET=runs/val500.zip N=50 SHARDS=2 scripts/evaluate_init.sh docs/results/restarts4 --batch 25
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-docs/results}
