@@ -34,7 +34,6 @@ def positive_ints(value: str, example: str, allow_empty: bool = False) -> tuple[
     return items
 
 
-
 def torch_device(value: str) -> str:
     """A --device for PyTorch: 'cpu', 'cuda' or 'cuda:N' where torch sees that GPU; click.BadParameter otherwise."""
     kind, _, index = value.partition(":")
