@@ -1,5 +1,6 @@
 """Write the example inputs in examples/ from scikit-image's `astronaut` (a public-domain NASA
-portrait of Eileen Collins that ships in scikit-image), framed like the CelebA 64x64 crops.
+portrait of Eileen Collins that ships in scikit-image): face crops framed like the CelebA 64x64
+crops, and the whole portrait with a hole over the eyes.
 
     python scripts/make_examples.py      # needs scikit-image
 """
@@ -23,6 +24,11 @@ def main() -> None:
     mask = np.zeros((128, 128), np.uint8)
     mask[32:96, 32:96] = 255                   # center block, 25% of the area: white = hole
     Image.fromarray(mask).save(OUT / "astronaut_mask.png")
+    # the whole portrait (512x512), with a hole over the eyes: the runtime finds the framing itself
+    Image.fromarray(data.astronaut()).save(OUT / "astronaut_photo.jpg", quality=92)
+    eyes = np.zeros((512, 512), np.uint8)
+    eyes[94:122, 188:260] = 255
+    Image.fromarray(eyes).save(OUT / "astronaut_photo_mask.png", optimize=True)
 
 
 if __name__ == "__main__":

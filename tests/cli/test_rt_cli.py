@@ -225,3 +225,54 @@ def test_gpu_backend_without_a_gpu_runtime_says_why(tiny_weights, tmp_path, good
     out = tmp_path / "out.png"
     result = run(tiny_weights, *good, "-o", out, "--backend", "gpu")
     _refused(result, out, "--backend gpu")
+
+
+@pytest.mark.parametrize("value", ["face", "1,2", "1,2,0", "a,b,c", "10,10,-4"])
+def test_bad_framing_is_refused_in_one_line(tiny_weights, tmp_path, value):
+    img = face()
+    result = run(tiny_weights, save(tmp_path / "f.png", img), save(tmp_path / "m.png", center_hole(64, 64)),
+                 "-o", tmp_path / "out.png", "--framing", value)
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --framing") and "X,Y,SIZE" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_framing_square_outside_the_image_is_refused(tiny_weights, tmp_path):
+    img = face()
+    result = run(tiny_weights, save(tmp_path / "f.png", img), save(tmp_path / "m.png", center_hole(64, 64)),
+                 "-o", tmp_path / "out.png", "--framing", "100,0,30")
+    assert result.exit_code == 2 and "outside" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_given_framing_partly_outside_with_report_and_debug_picture(tiny_weights, tmp_path):
+    img = face((120, 100))
+    hole = np.zeros((100, 120), np.uint8)
+    hole[40:60, 10:40] = 255
+    result = run(tiny_weights, save(tmp_path / "f.png", img), save(tmp_path / "m.png", hole),
+                 "-o", tmp_path / "out.png", "--framing", "-10,20,70", "--report", tmp_path / "r.json",
+                 "--debug-framing", tmp_path / "framing.png")
+    assert result.exit_code == 0, result.output
+    assert_known_unchanged(tmp_path / "out.png", img, hole > 0)
+    framing = json.loads((tmp_path / "r.json").read_text())["images"][0]["framing"]
+    assert framing["how"] == "given" and framing["box"] == [-10, 20, 70] and framing["hole_inside"] == 1.0
+    drawn = np.asarray(Image.open(tmp_path / "framing.png").convert("RGB")).astype(int)
+    assert drawn.shape == img.shape
+    green = (drawn[..., 1] > 200) & (drawn[..., 0] < 60)
+    assert green[20, 0:59].mean() > 0.9 and green[89, 0:59].mean() > 0.9     # the square's top and bottom edges
+
+
+def test_no_face_falls_back_to_the_whole_image_and_says_so(tiny_weights, tmp_path):
+    rng = np.random.default_rng(0)
+    img = np.asarray(Image.fromarray(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)).resize((96, 96), Image.BICUBIC))
+    result = CliRunner().invoke(main, ["complete", str(save(tmp_path / "f.png", img)),
+                                       str(save(tmp_path / "m.png", center_hole(96, 96))), "-o", str(tmp_path / "out.png"),
+                                       "--weights", str(tiny_weights), "--iterations", "3", "--restarts", "1",
+                                       "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.output.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "no face found" in notes[0] and "whole image" in notes[0]
+    framing = json.loads((tmp_path / "r.json").read_text())["images"][0]["framing"]
+    assert framing["how"] == "whole (fallback)" and framing["box"] is None

@@ -1,4 +1,5 @@
-"""inpaint-eval: PSNR/SSIM of our completion, SE and classical baselines on a held-out split."""
+"""inpaint-eval: PSNR/SSIM of our completion, SE and classical baselines on a held-out split of
+crops, or (--photos) of the model on whole photos framed three ways."""
 from __future__ import annotations
 
 import json
@@ -6,8 +7,18 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from inpaint.cli.common import positive_ints, torch_device, user_errors
+from inpaint.errors import InpaintError
+
+CROP_METHODS = ("ours", "se", "tv", "lr", "telea", "ns", "biharmonic", "mean")
+CROP_DEFAULT_N = 500
+# options of one mode only: given in the other, they are refused rather than ignored
+CROP_ONLY = ("data", "skip", "masks", "inits", "lr", "prior_weight", "consistency_weight", "norm", "curve",
+             "curve_plot", "weights", "device")
+PHOTO_ONLY = ("holes", "sets", "parts", "framing_only")
+NOT_FRAMING_ONLY = ("methods", "iterations", "restarts", "batch", "parts", "grids")
 
 
 def _csv(choices):
@@ -22,25 +33,36 @@ def _csv(choices):
 
 @click.command(name="inpaint-eval", context_settings={"help_option_names": ["-h", "--help"],
                                                      "show_default": True})
-@click.option("--data", required=True, type=click.Path(path_type=Path),
+@click.option("--data", type=click.Path(path_type=Path),
               help="Zip or folder of images at the model resolution (e.g. celeba64/val.zip).")
-@click.option("-n", "--n", "n", type=click.IntRange(min=1), default=500, help="Images drawn from the split (seeded).")
+@click.option("--photos", type=click.Path(path_type=Path),
+              help="Zip or folder of whole aligned CelebA photos (178x218 img_align_celeba files, or that "
+                   "shape scaled): runs the photo evaluation instead of the crop one.")
+@click.option("-n", "--n", "n", type=click.IntRange(min=1), default=None,
+              help="Images drawn (seeded) [default: 500 crops; all the photos].")
 @click.option("--skip", type=click.IntRange(min=0), default=0,
               help="Leave out the first SKIP images of the seeded draw: --skip 500 gives a tuning set "
                    "disjoint from the default 500.")
 @click.option("--masks", default="center,pattern", callback=_csv(("center", "pattern", "random", "half")),
               help="Comma-separated mask kinds: center, pattern, random (80% pixels), half.")
-@click.option("--methods", default="ours,se,tv,lr,telea,ns,biharmonic,mean",
-              callback=_csv(("ours", "se", "tv", "lr", "telea", "ns", "biharmonic", "mean")),
-              help="ours: joint D + PD prior; se: Yeh et al. (global D prior only); tv; lr (low rank); "
-                   "telea, ns (OpenCV); biharmonic (scikit-image); mean (mean colour).")
+@click.option("--methods", default=None,
+              help="Crops [default: all]: ours: joint D + PD prior; se: Yeh et al. (global D prior only); tv; "
+                   "lr (low rank); telea, ns (OpenCV); biharmonic (scikit-image); mean (mean colour). "
+                   "Photos [default: all]: whole (the photo squeezed to the model's square), found (the "
+                   "square the framer finds), true (the training square: the upper bound), telea, biharmonic.")
+@click.option("--holes", default="face,eyes,mouth,strokes,hair,background",
+              help="Photos: hole kinds; the first four lie on the face, hair and background off it.")
+@click.option("--sets", default="aligned,reframed",
+              help="Photos: aligned (as they are) and/or reframed (scaled, shifted, cropped or edge-padded "
+                   "at random).")
 @click.option("--seed", type=int, default=0, help="Picks the images, the masks and the restarts.")
 @click.option("--init", "inits", default="random", callback=_csv(("random", "encoder")),
               help="Starts of ours/se, comma-separated: random (z ~ U[-1, 1]) and/or encoder (the "
                    "model's latent encoder; reported as ours+encoder, se+encoder).")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="Adam steps for ours/se [default: each start's own, 1000 random, 100 encoder].")
-@click.option("--restarts", type=click.IntRange(min=1), default=None, help="Starts per image for ours/se [default: 4].")
+@click.option("--restarts", type=click.IntRange(min=1), default=None,
+              help="Starts per image for ours/se or the photo model methods [default: 4].")
 @click.option("--batch", type=click.IntRange(min=1), default=64, help="Images per optimisation batch.")
 @click.option("--lr", type=float, default=None, help="Adam step size on z for ours/se.")
 @click.option("--prior-weight", type=float, default=None, help="lambda on the prior loss (ours and se).")
@@ -55,17 +77,48 @@ def _csv(choices):
 @click.option("--device", default="cpu", show_default=True, callback=lambda ctx, param, v: torch_device(v),
               help="cpu, or cuda[:N]: on a GPU, ours/se run the GPU runtime (the search with its state on the device).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write all results as JSON.")
-@click.option("--grids", type=click.Path(path_type=Path), help="Directory for comparison_<mask>.png grids.")
+@click.option("--grids", type=click.Path(path_type=Path),
+              help="Directory for comparison_<mask>.png grids (photos: photos_<set>_<hole>.png).")
+@click.option("--parts", type=click.Path(path_type=Path),
+              help="Photos: write each (set, hole) part here when done; a rerun skips the parts present.")
+@click.option("--framing-only", is_flag=True,
+              help="Photos: run only the framer; report how often it finds the true square (fast).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def main(data, n, skip, masks, methods, seed, inits, iterations, restarts, batch, lr, prior_weight, consistency_weight, norm,
-         curve, curve_plot, weights, device, json_path, grids, quiet):
+def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterations, restarts, batch, lr,
+         prior_weight, consistency_weight, norm, curve, curve_plot, weights, device, json_path, grids, parts,
+         framing_only, quiet):
     """Evaluate inpainting quality: PSNR and SSIM over the whole image and over the hole.
 
+    With --data: crops at the model resolution, ours and se against classical baselines.
+
+    With --photos: whole aligned photos, as they are and reframed at random, with holes on the face
+    (face, eyes, mouth, strokes) and off it (hair, background). The model fills each hole seeing the
+    whole photo (whole), the square the framer finds (found) or the true training square (true),
+    against telea and biharmonic; PSNR and SSIM over the hole at full resolution, the framer's found
+    rate and IoU with the true square, and found - whole, found - true paired over the photos.
+    --framing-only runs only the framer. A full run takes about an hour on a CPU: give --parts to
+    keep each finished part and resume.
+
     \b
-    Example:
+    Examples:
       inpaint-eval --data celeba64/val.zip -n 500 --json results.json --grids docs/
+      inpaint-eval --photos img_align_celeba_sample.zip --parts runs/photos --json photos.json
+      inpaint-eval --photos img_align_celeba_sample.zip --framing-only
     """
+    ctx = click.get_current_context()
+    progress = not quiet and sys.stderr.isatty()
+    if photos is not None:
+        _refuse(ctx, CROP_ONLY, "is for the crop evaluation (--data); leave it out with --photos")
+        if framing_only:
+            _refuse(ctx, NOT_FRAMING_ONLY, "has no use with --framing-only (no completions run)")
+        return _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, json_path, grids,
+                       parts, framing_only, progress)
+    if data is None:
+        raise click.UsageError("give --data (a split of crops) or --photos (whole aligned photos)")
+    _refuse(ctx, PHOTO_ONLY, "is for the photo evaluation; give --photos with it")
+    methods = _crop_methods(ctx, methods)
+    n = n or CROP_DEFAULT_N
     from inpaint.eval.harness import (EvalSettings, comparisons, evaluate, markdown_curve, markdown_paired,
                                       markdown_table)
 
@@ -79,7 +132,7 @@ def main(data, n, skip, masks, methods, seed, inits, iterations, restarts, batch
                             inits=inits, iterations=iterations, restarts=restarts, batch=batch,
                             weights=str(weights) if weights else None, device=device, overrides=overrides,
                             curve=curve)
-    results = evaluate(settings, progress=not quiet and sys.stderr.isatty(), grid_dir=grids)
+    results = evaluate(settings, progress=progress, grid_dir=grids)
     if json_path:
         from inpaint.atomic import write_atomic
         write_atomic(json_path, lambda tmp: tmp.write_text(json.dumps(results, indent=2)))
@@ -95,6 +148,59 @@ def main(data, n, skip, masks, methods, seed, inits, iterations, restarts, batch
     if "curve" in results:
         click.echo("\nPSNR / SSIM (whole image) against iterations:\n\n" + markdown_curve(results))
     click.echo(f"\n{n} images, wall time {results['wall_seconds']} s", err=True)
+
+
+def _param(ctx: click.Context, name: str) -> click.Parameter:
+    return next(p for p in ctx.command.params if p.name == name)
+
+
+def _crop_methods(ctx: click.Context, value: str | None) -> tuple[str, ...]:
+    """--methods in crop mode, refused as its callback did before --photos made it mode-dependent."""
+    param = _param(ctx, "methods")
+    try:
+        return _csv(CROP_METHODS)(ctx, param, value or ",".join(CROP_METHODS))
+    except click.BadParameter as e:
+        e.ctx, e.param = ctx, param      # so the message names --methods, as click does for a callback
+        raise
+
+
+def _refuse(ctx: click.Context, names: tuple[str, ...], why: str) -> None:
+    """InpaintError for the first of these options given on the command line."""
+    for name in names:
+        if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE:
+            raise InpaintError(f"{_param(ctx, name).opts[-1]} {why}")
+
+
+def _items(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, json_path, grids, parts,
+            framing_only, progress):
+    """The photo evaluation: run (or resume) it, write the JSON, print the tables."""
+    from inpaint.eval.photos import METHODS, PhotoSettings, evaluate_photos, frame_photos
+    from inpaint.eval.photos_report import acceptance, markdown_framing, markdown_paired, markdown_quality
+    settings = PhotoSettings(photos=str(photos), n=n, holes=_items(holes), sets=_items(sets),
+                             methods=_items(methods) if methods is not None else METHODS, seed=seed,
+                             iterations=iterations, restarts=restarts, batch=batch)
+    if framing_only:
+        results = frame_photos(settings, progress=progress)
+    else:
+        results = evaluate_photos(settings, parts=parts, progress=progress, grid_dir=grids)
+    if json_path:
+        from inpaint.atomic import write_atomic
+        write_atomic(json_path, lambda tmp: tmp.write_text(json.dumps(results, indent=1)))
+    if results["table"]:
+        click.echo(markdown_quality(results))
+    if "framing" in results:
+        click.echo("\nFraming: the framer's square against the true one (IoU 0 where it fell back):\n\n"
+                   + markdown_framing(results) + "\n\n" + acceptance(results))
+    paired = markdown_paired(results) if results["table"] else None
+    if paired:
+        click.echo("\nPaired over the same photos (mean ± 95% confidence interval):\n\n" + paired)
+    computed = "" if framing_only else (f", {len(results['computed_parts'])} of "
+                                        f"{len(settings.sets) * len(settings.holes)} parts computed")
+    click.echo(f"\n{len(results['photos'])} photos{computed}, wall time {results['wall_seconds']} s", err=True)
 
 
 if __name__ == "__main__":

@@ -52,26 +52,39 @@ def main():
 @click.option("--seed", type=int, default=0)
 @click.option("--device", default=None,
               help="cpu, cuda or cuda:N [default: a GPU where the backend uses one, else cpu].")
-@click.option("--report", type=click.Path(path_type=Path), help="Write losses and timings as JSON here.")
+@click.option("--framing", default="auto",
+              help="Where the model looks: auto, the square framed as its training faces were, found "
+                   "around the face the hole is on (the whole image where no face holds the hole); "
+                   "whole, the whole image squeezed to the model's square; X,Y,SIZE, a square you "
+                   "choose (top-left corner and side in pixels; it may reach past the edges).")
+@click.option("--debug-framing", type=click.Path(path_type=Path),
+              help="Write a PNG of the input with the hole and the framing square drawn on it "
+                   "(with --batch: a directory, one PNG per image).")
+@click.option("--report", type=click.Path(path_type=Path),
+              help="Write the framing, losses and timings as JSON here.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundle, weights, init, iterations,
-             restarts, seed, device, report, quiet):
+             restarts, seed, device, framing, debug_framing, report, quiet):
     """Fill the hole of IMAGE marked by MASK (white = hole; soft masks are thresholded at 50%).
 
     Without MASK, the transparent pixels (alpha = 0) of an RGBA IMAGE are the hole. Any size:
-    the completion runs at the model's resolution and is blended into the hole at full
-    resolution; known pixels come back unchanged.
+    the model sees the square of the photo framed as its training faces were (--framing), at its
+    own resolution; the completion is blended into the hole at full resolution; known pixels
+    come back unchanged.
 
     \b
     Examples:
       inpaint-rt complete face.png mask.png -o filled.png
       inpaint-rt complete cutout.png -o filled.png          # RGBA: alpha 0 = hole
       inpaint-rt complete --batch faces/ --masks masks/ -o filled/
+      inpaint-rt complete photo.jpg mask.png -o filled.png --debug-framing framing.png
+      inpaint-rt complete photo.jpg mask.png -o filled.png --framing 35,55,108
     """
     from inpaint.spec import InpaintSettings
 
     t_start = time.perf_counter()
+    framing = _framing(framing)
     if batch_dir is None and image is None:
         raise click.UsageError("give IMAGE [MASK], or --batch DIR")
     if batch_dir is not None and (image is not None or mask is not None):
@@ -80,6 +93,7 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
     inputs = [_load(img, msk, invert_mask) for img, msk, _ in jobs]   # all checked before any work
     if report is not None and report.is_dir():
         raise OutputError(f"--report {report} is a directory; give a file name such as {report / 'report.json'}")
+    debug_paths = _debug_paths(debug_framing, jobs, batch_dir is not None)
 
     defaults = InpaintSettings()
     settings = InpaintSettings(iterations=iterations, restarts=restarts or defaults.restarts, seed=seed, init=init)
@@ -93,12 +107,21 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
     show = not quiet and sys.stderr.isatty()
     for start in range(0, len(jobs), BATCH):
         chunk = list(range(start, min(start + BATCH, len(jobs))))
+        framings = [inpainter.frame(inputs[i][0], inputs[i][1], framing) for i in chunk]
+        for i, f in zip(chunk, framings):
+            if f.reason and not quiet:
+                click.echo(f"note: {jobs[i][0]}: {f.reason}; completing the whole image "
+                           "(give --framing X,Y,SIZE to choose the square)", err=True)
+            if debug_paths:
+                from inpaint.runtime.framing_picture import framing_picture
+                framing_picture(inputs[i][0], inputs[i][1], f, debug_paths[i])
         with tqdm(total=settings.iteration_limit, desc=f"images {start + 1}-{chunk[-1] + 1} of {len(jobs)}",
                   unit="it", disable=not show, leave=False) as bar:
             def step(it, loss):
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
-            done = inpainter.complete_many([inputs[i][0] for i in chunk], [inputs[i][1] for i in chunk], step)
+            done = inpainter.complete_many([inputs[i][0] for i in chunk], [inputs[i][1] for i in chunk], step,
+                                           framing=framings)
         for i, c in zip(chunk, done):
             write_image(jobs[i][2], c.picture)
             records.append({"image": str(jobs[i][0]), "out": str(jobs[i][2]), **c.report})
@@ -110,6 +133,31 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
         write_atomic(report, lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
     for r in records:
         click.echo(f"{r['out']}  ({r['iterations']} iterations, loss {r['loss']:.4g})", err=True)
+
+
+def _framing(value: str):
+    """--framing as parse_framing reads it; its error names the option."""
+    from inpaint.runtime.framing import parse_framing
+    try:
+        return parse_framing(value)
+    except InpaintError as e:
+        raise InpaintError(f"--{e}") from None
+
+
+def _debug_paths(debug: Path | None, jobs: list, batch: bool) -> list[Path] | None:
+    """Where each job's framing picture goes: the file itself, or DIR/<stem>.png with --batch."""
+    if debug is None:
+        return None
+    if not batch:
+        if debug.is_dir():
+            raise OutputError(f"--debug-framing {debug} is a directory; give a file name such as "
+                              f"{debug / 'framing.png'}")
+        if debug.suffix.lower() != ".png":
+            raise OutputError(f"--debug-framing {debug}: give a .png file name")
+        return [debug]
+    if debug.exists() and not debug.is_dir():
+        raise OutputError(f"--debug-framing {debug} is a file; with --batch give a directory")
+    return [debug / f"{img.stem}.png" for img, _, _ in jobs]
 
 
 def _single_out(out: Path) -> Path:

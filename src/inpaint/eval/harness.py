@@ -124,7 +124,7 @@ def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettin
         for a in range(0, len(images), s.batch):
             sl = slice(a, a + s.batch)
             done = inpainter.complete_many([Picture(im, None, "RGB") for im in images[sl]],
-                                           [k < 0.5 for k in known[sl]], keep=curve)
+                                           [k < 0.5 for k in known[sl]], keep=curve, framing="whole")
             out[sl] = [c.picture.pixels for c in done]
             for k in curve:
                 earlier[k][sl] = [c.earlier[k].pixels for c in done]

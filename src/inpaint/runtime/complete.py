@@ -8,11 +8,14 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from inpaint.errors import InpaintError
 from inpaint.imageio import Picture
 from inpaint.runtime.engines import Engine
+from inpaint.runtime.framing import WHOLE, Box, Framer, Framing, given
 from inpaint.runtime.ops import CpuOps
 from inpaint.runtime.optimise import Search, optimise
 from inpaint.runtime.problem import make_problem
+from inpaint.runtime.square import Square
 from inpaint.spec import InpaintSettings
 
 
@@ -23,6 +26,7 @@ class Completion:
     z: np.ndarray                    # float32 (z_dim,) the latent vector of the best restart
     report: dict = field(default_factory=dict)
     earlier: dict[int, Picture] = field(default_factory=dict)  # k -> the completion after k iterations
+    framing: Framing = WHOLE         # the square the model saw
 
 
 def to_model_resolution(rgb: np.ndarray, hole: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
@@ -44,6 +48,10 @@ def to_model_resolution(rgb: np.ndarray, hole: np.ndarray, r: int) -> tuple[np.n
     return y.astype(np.float32), (k >= 0.5).astype(np.float32)
 
 
+def _rgb(picture: Picture) -> np.ndarray:
+    return picture.pixels if picture.mode == "RGB" else np.repeat(picture.pixels, 3, axis=2)
+
+
 def _upsample(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """float (r, r, 3) in [0, 255] -> float (H, W, 3), bicubic."""
     h, w = size
@@ -63,6 +71,7 @@ class Inpainter:
         """
         self.engine, self.ops, self.search = engine, ops or CpuOps(), search
         self.settings = settings.resolved(getattr(engine, "has_encoder", False))
+        self._framer: Framer | None = None
 
     @classmethod
     def from_weights(cls, path=None, device: str = "cpu", settings: InpaintSettings = InpaintSettings()):
@@ -85,30 +94,57 @@ class Inpainter:
         from inpaint.runtime.engines.ort import OrtEngine
         return cls(OrtEngine(bundle, threads, list(providers) if providers else None), settings=settings)
 
-    def complete(self, picture: Picture, hole: np.ndarray, on_step: Callable | None = None) -> Completion:
-        return self.complete_many([picture], [hole], on_step)[0]
+    def complete(self, picture: Picture, hole: np.ndarray, on_step: Callable | None = None,
+                 framing: str | Box | Framing = "auto") -> Completion:
+        return self.complete_many([picture], [hole], on_step, framing=[framing])[0]
+
+    def frame(self, picture: Picture, hole: np.ndarray, framing: str | Box | Framing = "auto") -> Framing:
+        """Where the model looks: "auto" finds the face the hole is on (the whole image where there
+        is none), "whole" is the whole image, a Box is taken as given (checked)."""
+        if isinstance(framing, Framing):
+            return framing
+        if isinstance(framing, Box):
+            return given(framing, picture.pixels.shape[:2], hole)
+        if framing == "whole":
+            return WHOLE
+        if framing != "auto":
+            raise ValueError(f"framing must be 'auto', 'whole', a Box or a Framing, got {framing!r}")
+        if self._framer is None:
+            self._framer = Framer()
+        return self._framer.find(_rgb(picture), hole)
 
     def complete_many(self, pictures: list[Picture], holes: list[np.ndarray],
-                      on_step: Callable | None = None, keep: tuple[int, ...] = ()) -> list[Completion]:
+                      on_step: Callable | None = None, keep: tuple[int, ...] = (),
+                      framing: str | Box | Framing | list = "auto") -> list[Completion]:
         """Complete several images in one batch (each with `restarts` rows).
 
-        For each k in `keep`, Completion.earlier[k] is the completion the first k iterations gave.
+        framing: one for all images or a list, one per image (see frame()). For each k in `keep`,
+        Completion.earlier[k] is the completion the first k iterations gave.
         """
         t0 = time.perf_counter()
         spec, s = self.engine.spec, self.settings
-        rgbs = [p.pixels if p.mode == "RGB" else np.repeat(p.pixels, 3, axis=2) for p in pictures]
-        lows = [to_model_resolution(rgb, h, spec.resolution) for rgb, h in zip(rgbs, holes)]
+        framings = framing if isinstance(framing, list) else [framing] * len(pictures)
+        framings = [self.frame(p, h, f) for p, h, f in zip(pictures, holes, framings)]
+        rgbs = [_rgb(p) for p in pictures]
+        squares = [Square.of(f.box, rgb.shape[:2]) if f.box else None for f, rgb in zip(framings, rgbs)]
+        lows = [to_model_resolution(*(q.cut(rgb, h) if q else (rgb, h)), spec.resolution)
+                for q, rgb, h in zip(squares, rgbs, holes)]
+        for f, (_, k) in zip(framings, lows):
+            if not k.any():
+                where = f"framing square {f.box.to_list()}" if f.box else "the image"
+                raise InpaintError(f"{where} has no known pixel at the model's {spec.resolution}x"
+                                   f"{spec.resolution} resolution; give a larger square or a smaller hole")
         problem = make_problem(np.stack([y for y, _ in lows]), np.stack([k for _, k in lows]),
                                spec.patch, s.window)
         z = self.start(problem) if s.init == "encoder" else None
         search = self.search(self.engine, self.ops, problem.repeat(s.restarts), s, z=z, on_step=on_step, keep=keep)
         best = search.best_of(s.restarts)
         t1 = time.perf_counter()
-        done = [self._paste(p, rgb, h, y, k, x, best, i, t1 - t0)
-                for i, (p, rgb, h, (y, k), x) in enumerate(zip(pictures, rgbs, holes, lows, best.x))]
+        done = [self._paste(p, rgb, h, y, k, x, best, i, t1 - t0, f)
+                for i, (p, rgb, h, (y, k), x, f) in enumerate(zip(pictures, rgbs, holes, lows, best.x, framings))]
         for k, (xs, _) in best.kept.items():
-            for c, p, rgb, h, (y, known), x in zip(done, pictures, rgbs, holes, lows, xs):
-                c.earlier[k] = self._blend(p, rgb, h, y, known, x)[0]
+            for c, p, rgb, h, (y, known), x, q in zip(done, pictures, rgbs, holes, lows, xs, squares):
+                c.earlier[k] = self._blend(p, rgb, h, y, known, x, q)[0]
         return done
 
     def start(self, problem) -> np.ndarray:
@@ -121,23 +157,32 @@ class Inpainter:
         noise[::s.restarts] = 0.0
         return np.clip(z + noise, -1.0, 1.0).astype(np.float32)
 
-    def _paste(self, picture, rgb, hole, y, known, x, best: Search, i: int, search_seconds: float):
+    def _paste(self, picture, rgb, hole, y, known, x, best: Search, i: int, search_seconds: float,
+               framing: Framing):
         t0 = time.perf_counter()
-        filled, raw = self._blend(picture, rgb, hole, y, known, x)
+        square = Square.of(framing.box, rgb.shape[:2]) if framing.box else None
+        filled, raw = self._blend(picture, rgb, hole, y, known, x, square)
         report = {"loss": float(best.loss[i]), "contextual": float(best.contextual[i]),
                   "prior": float(best.prior[i]), "consistency": float(best.consistency[i]),
                   "iterations": best.iterations, "search_seconds": round(search_seconds, 4),
-                  "blend_seconds": round(time.perf_counter() - t0, 4)}
+                  "blend_seconds": round(time.perf_counter() - t0, 4), "framing": framing.report()}
+        if square is not None:
+            outside = hole.sum() - hole[square.in_photo].sum()
+            report["framing"]["outside_hole_pixels"] = int(outside)
+            report["framing"]["outside_fill"] = "telea"
         raw_u8 = np.clip(np.rint(raw), 0, 255).astype(np.uint8)
-        return Completion(filled, raw_u8, best.z[i].copy(), report)
+        return Completion(filled, raw_u8, best.z[i].copy(), report, framing=framing)
 
-    def _blend(self, picture, rgb, hole, y, known, x) -> tuple[Picture, np.ndarray]:
-        """Blend G's image x at the model resolution, then into the hole at full resolution:
-        (the filled picture, G's image in [0, 255])."""
+    def _blend(self, picture, rgb, hole, y, known, x, square: Square | None = None) -> tuple[Picture, np.ndarray]:
+        """Blend G's image x at the model resolution, then into the hole at full resolution (of
+        the whole photo, or of its framing square): (the filled picture, G's image in [0, 255])."""
         raw = (x.transpose(1, 2, 0) + 1) * 127.5                        # (r, r, 3) in [0, 255]
         low = self.ops.blend(raw, (y.transpose(1, 2, 0) + 1) * 127.5, known > 0.5)
         full = rgb.astype(np.float64)
-        if rgb.shape[:2] != low.shape[:2]:
+        if square is not None:
+            sq = low if square.side == low.shape[0] else _upsample(low, (square.side, square.side))
+            low = square.paste(sq, rgb, hole, self.ops.blend)
+        elif rgb.shape[:2] != low.shape[:2]:
             low = self.ops.blend(_upsample(low, rgb.shape[:2]), full, ~hole)
         filled = np.clip(np.rint(low), 0, 255).astype(np.uint8)
         if picture.mode == "L":   # ITU-R 601 luma, as Pillow converts

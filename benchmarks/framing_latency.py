@@ -1,0 +1,75 @@
+"""Time to find the framing of one photo: `Framer.find` on whole aligned CelebA photos (178x218)
+with a hole on the face, as `inpaint-rt complete --framing auto` runs it.
+
+    python benchmarks/framing_latency.py [--photos ../shared/data/celeba_aligned_sample/img_align_celeba_sample.zip]
+                                         [--holes face,eyes,mouth] [--repeats 3]
+
+The framer is built and warmed up once (its ONNX session and the cascades load lazily, like in
+the CLI; that one-off cost is reported apart). Then every photo with every hole is framed
+`repeats` times, photos in order; the table gives the median, p90 and maximum of each photo's
+median time, and the share found. One thread for ONNX Runtime and OpenCV, the framer's setting.
+Writes benchmarks/results/framing_latency_cpu.json and prints a markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "benchmarks" / "results" / "framing_latency_cpu.json"
+PHOTOS = REPO.parent / "shared" / "data" / "celeba_aligned_sample" / "img_align_celeba_sample.zip"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--photos", type=Path, default=PHOTOS)
+    p.add_argument("--holes", default="face,eyes,mouth")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--out", type=Path, default=OUT)
+    args = p.parse_args()
+
+    import cv2
+    from inpaint.eval.photo_problems import make_hole, read_photos
+    from inpaint.runtime.framing import Framer
+    cv2.setNumThreads(1)
+    photos = [p.rgb for p in read_photos(args.photos, None, 0)]
+    framer = Framer()
+    t0 = time.perf_counter()
+    framer.find(photos[0], make_hole("face", photos[0].shape[:2], 0, 0))
+    first = time.perf_counter() - t0
+    rows = {}
+    for kind in args.holes.split(","):
+        times, found = [], 0
+        for i, photo in enumerate(photos):
+            hole = make_hole(kind, photo.shape[:2], 0, i)
+            runs = []
+            for _ in range(args.repeats):
+                t = time.perf_counter()
+                framing = framer.find(photo, hole)
+                runs.append(time.perf_counter() - t)
+            times.append(statistics.median(runs))
+            found += framing.box is not None
+        t = np.asarray(times) * 1000
+        rows[kind] = {"photos": len(photos), "found": found, "median_ms": float(np.median(t)),
+                      "p90_ms": float(np.percentile(t, 90)), "max_ms": float(t.max()), "per_photo_ms": t.round(2).tolist()}
+    result = {"date": date.today().isoformat(), "machine": f"{platform.processor() or platform.machine()}, "
+              f"{os.cpu_count()} cores", "photos": str(args.photos), "repeats": args.repeats,
+              "first_call_seconds": round(first, 3), "holes": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    print(f"first call (loading the network and the cascades): {first:.2f} s\n")
+    print("| hole | photos | found | median (ms) | p90 (ms) | max (ms) |\n|---|---|---|---|---|---|")
+    for kind, r in rows.items():
+        print(f"| {kind} | {r['photos']} | {r['found']} | {r['median_ms']:.0f} | {r['p90_ms']:.0f} | {r['max_ms']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

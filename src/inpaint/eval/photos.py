@@ -1,0 +1,249 @@
+"""The photo evaluation: the model on whole photos, framed three ways, against classical fills.
+
+Each (set, hole kind) of photo_problems is one *part*: every method fills every photo's hole, and
+PSNR and SSIM over the hole are kept per photo at the photo's full resolution. Methods:
+whole (the photo squeezed to the model's square), found (the square the framer finds, whole where
+it falls back), true (the training square itself: the upper bound), telea and biharmonic.
+With a parts directory each part is written as soon as it is done and a rerun with the same
+settings skips it, so a run of an hour can be stopped and resumed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from inpaint.errors import InpaintError
+from inpaint.eval.photo_problems import HOLES, SETS, Problem, problems, read_photos
+from inpaint.eval.photos_report import photo_grid, summarise
+
+MODEL_METHODS = ("whole", "found", "true")
+METHODS = MODEL_METHODS + ("telea", "biharmonic")
+PARTS_FORMAT = 1              # bump when the problems or records change: old parts are refused
+GRID_ROWS = 6
+
+
+def choose(option: str, items: tuple[str, ...], choices: tuple[str, ...]) -> tuple[str, ...]:
+    """items, checked against choices; InpaintError naming the option otherwise."""
+    bad = [v for v in items if v not in choices]
+    if bad or not items:
+        raise InpaintError(f"--{option}: {', '.join(bad) or 'nothing given'}; choose from {', '.join(choices)}")
+    return tuple(items)
+
+
+@dataclass(frozen=True)
+class PhotoSettings:
+    photos: str                                # a zip or folder of aligned photos (178x218 or scaled)
+    n: int | None = None                       # photos drawn (seeded); None: all of them
+    holes: tuple[str, ...] = HOLES
+    sets: tuple[str, ...] = SETS
+    methods: tuple[str, ...] = METHODS
+    seed: int = 0                              # draws the photos, holes, reframings and restarts
+    iterations: int | None = None              # None: the default of the model's start
+    restarts: int | None = None                # None: InpaintSettings' default
+    batch: int = 64                            # problems per complete_many call
+
+    def __post_init__(self) -> None:
+        choose("holes", self.holes, HOLES)
+        choose("sets", self.sets, SETS)
+        choose("methods", self.methods, METHODS)
+        if self.seed < 0:
+            raise InpaintError(f"--seed {self.seed}: the photo evaluation needs a seed of 0 or more")
+
+    def inpaint_settings(self):
+        from inpaint.spec import InpaintSettings
+        d = InpaintSettings()
+        return InpaintSettings(iterations=self.iterations, restarts=self.restarts or d.restarts, seed=self.seed)
+
+
+class Models:
+    """The inpainter and the framer, built on first use (a resumed run may need neither)."""
+
+    def __init__(self, s: PhotoSettings, inpainter=None, framer=None):
+        self.s = s
+        if inpainter is not None:
+            self.inpainter = inpainter
+        if framer is not None:
+            self.framer = framer
+
+    @cached_property
+    def inpainter(self):
+        from inpaint.runtime.complete import Inpainter
+        return Inpainter.from_bundle(settings=self.s.inpaint_settings())
+
+    @cached_property
+    def framer(self):
+        from inpaint.runtime.framing import Framer
+        return Framer(framing_model())
+
+
+def framing_model() -> Path:
+    """The shipped framing network; read at call time, so tests can point it elsewhere."""
+    from inpaint.runtime import framing
+    path = Path(framing.FRAMING_MODEL)
+    if not path.is_file():
+        raise InpaintError(f"the framing network is not at {path}: train it (python -m inpaint.train.framing) "
+                           "and put its framing.onnx there; without it, only the methods whole, true, telea "
+                           "and biharmonic run")
+    return path
+
+
+def fingerprint(s: PhotoSettings, names: list[str], framing_only: bool = False) -> dict:
+    """What a part's numbers depend on: a part with another fingerprint is not reused."""
+    def sha(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    key = {"format": PARTS_FORMAT, "photos": names, "seed": s.seed}
+    if "found" in s.methods or framing_only:
+        key["framing_model"] = sha(framing_model())
+    if not framing_only:
+        key.update(methods=list(s.methods), iterations=s.iterations, restarts=s.restarts, batch=s.batch)
+        if set(s.methods) & set(MODEL_METHODS):
+            from inpaint.weights import shipped_bundle
+            key["bundle"] = sha(shipped_bundle() / "manifest.json")
+    return key
+
+
+def key_hash(key: dict) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def framing_record(framing, truth) -> dict:
+    """How the framer framed one photo, with the IoU of its square and the true one (0 where it
+    fell back to the whole image)."""
+    out = framing.report()
+    out["iou"] = round(framing.box.iou(truth), 4) if framing.box is not None else 0.0
+    return out
+
+
+def run_part(problems_: list[Problem], s: PhotoSettings, models: Models, tick: Callable[[int], None]
+             ) -> tuple[list[dict], dict[str, list[np.ndarray]]]:
+    """Every method on every problem of one part: (one record per photo, the fills by method)."""
+    from inpaint.eval.baselines import BASELINES
+    from inpaint.eval.metrics import psnr, ssim
+    from inpaint.imageio import Picture
+    fills: dict[str, list[np.ndarray]] = {}
+    framings = []
+    for method in s.methods:
+        if method not in MODEL_METHODS:
+            fills[method] = []
+            for p in problems_:
+                filled = BASELINES[method](p.rgb / 255.0, ~p.hole)
+                fills[method].append(np.clip(np.rint(filled * 255.0), 0, 255).astype(np.uint8))
+                tick(1)
+            continue
+        if method == "found":
+            # the framer's own answers, passed on as given: the same as complete_many(framing="auto")
+            framings = [models.framer.find(p.rgb, p.hole) for p in problems_]
+        how = {"whole": ["whole"] * len(problems_), "true": [p.box for p in problems_], "found": framings}[method]
+        fills[method] = []
+        for a in range(0, len(problems_), s.batch):
+            chunk = problems_[a:a + s.batch]
+            done = models.inpainter.complete_many([Picture(p.rgb, None, "RGB") for p in chunk],
+                                                  [p.hole for p in chunk], framing=how[a:a + s.batch])
+            fills[method] += [c.picture.pixels for c in done]
+            tick(len(done))
+    records = []
+    for i, p in enumerate(problems_):
+        truth = p.rgb / 255.0
+        scores = {m: {"psnr_hole": round(psnr(f[i] / 255.0, truth, p.hole), 5),
+                      "ssim_hole": round(ssim(f[i] / 255.0, truth, p.hole), 5)} for m, f in fills.items()}
+        record = problem_record(p)
+        record["scores"] = scores
+        if framings:
+            record["framing"] = framing_record(framings[i], p.box)
+        records.append(record)
+    return records, fills
+
+
+def problem_record(p: Problem) -> dict:
+    return {"set": p.set, "hole": p.hole_kind, "photo": p.photo, "index": p.index,
+            "size": [p.rgb.shape[1], p.rgb.shape[0]], "true_box": p.box.to_list(),
+            "hole_pixels": int(p.hole.sum())}
+
+
+def load_part(path: Path, digest: str, key: dict) -> list[dict] | None:
+    """A part's records where it was written with these settings; None where it is not there."""
+    if not path.is_file():
+        return None
+    try:
+        part = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise InpaintError(f"cannot read the part {path} ({e}); remove it to compute it again") from None
+    if part.get("settings_hash") != digest:
+        theirs = part.get("fingerprint", {})
+        differ = sorted(k for k in set(key) | set(theirs) if key.get(k) != theirs.get(k))
+        raise InpaintError(f"{path} was computed with other settings ({', '.join(differ) or 'unknown'} "
+                           "differ); give another --parts directory or remove it")
+    return part["records"]
+
+
+def evaluate_photos(s: PhotoSettings, parts: Path | None = None, progress: bool = False,
+                    grid_dir: Path | None = None, inpainter=None, framer=None) -> dict:
+    """Every (set, hole kind) part, computed or read back from `parts`; the results with tables."""
+    from tqdm import tqdm
+    from inpaint.atomic import remove_stale_temps, write_atomic
+    t0 = time.perf_counter()
+    photos = read_photos(s.photos, s.n, s.seed)
+    names = [p.name for p in photos]
+    key = fingerprint(s, names)
+    digest = key_hash(key)
+    models = Models(s, inpainter, framer)
+    if parts is not None:
+        Path(parts).mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(parts)
+    pairs = [(set_name, kind) for set_name in s.sets for kind in s.holes]
+    done = {pair: load_part(Path(parts) / f"{pair[0]}_{pair[1]}.json", digest, key) if parts else None
+            for pair in pairs}
+    todo = [pair for pair in pairs if done[pair] is None]
+    bar = tqdm(total=len(todo) * len(photos) * len(s.methods), unit="fill", disable=not progress,
+               dynamic_ncols=True)
+    records = []
+    for pair in pairs:
+        if done[pair] is None:
+            bar.set_description("/".join(pair))
+            tp = time.perf_counter()
+            part = problems(photos, pair[0], pair[1], s.seed)
+            done[pair], fills = run_part(part, s, models, bar.update)
+            if parts is not None:
+                body = {"settings_hash": digest, "fingerprint": key, "set": pair[0], "hole": pair[1],
+                        "seconds": round(time.perf_counter() - tp, 2), "records": done[pair]}
+                write_atomic(Path(parts) / f"{pair[0]}_{pair[1]}.json",
+                             lambda tmp, body=body: tmp.write_text(json.dumps(body, indent=1)))
+            if grid_dir is not None:
+                photo_grid(Path(grid_dir) / f"photos_{pair[0]}_{pair[1]}.png", part[:GRID_ROWS],
+                           {m: f[:GRID_ROWS] for m, f in fills.items()}, done[pair][:GRID_ROWS])
+        records += done[pair]
+    bar.close()
+    return {"settings": dataclasses.asdict(s), "fingerprint": key, "settings_hash": digest, "mode": "full",
+            "photos": names, "records": records, **summarise(records, s),
+            "computed_parts": ["_".join(p) for p in todo], "wall_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def frame_photos(s: PhotoSettings, progress: bool = False, framer=None) -> dict:
+    """Only the framer, on every (set, hole kind, photo): found rate and IoU with the true square."""
+    from tqdm import tqdm
+    t0 = time.perf_counter()
+    photos = read_photos(s.photos, s.n, s.seed)
+    models = Models(s, framer=framer)
+    key = fingerprint(s, [p.name for p in photos], framing_only=True)
+    bar = tqdm(total=len(s.sets) * len(s.holes) * len(photos), unit="photo", disable=not progress,
+               dynamic_ncols=True)
+    records = []
+    for set_name in s.sets:
+        for kind in s.holes:
+            bar.set_description(f"{set_name}/{kind}")
+            for p in problems(photos, set_name, kind, s.seed):
+                framing = models.framer.find(p.rgb, p.hole)
+                records.append({**problem_record(p), "framing": framing_record(framing, p.box)})
+                bar.update(1)
+    bar.close()
+    return {"settings": dataclasses.asdict(s), "fingerprint": key, "settings_hash": key_hash(key),
+            "mode": "framing-only", "photos": [p.name for p in photos], "records": records,
+            **summarise(records, s), "wall_seconds": round(time.perf_counter() - t0, 1)}

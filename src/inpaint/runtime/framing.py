@@ -1,0 +1,322 @@
+"""Framing: the square of a photo that is framed as the model's training images were.
+
+The shipped model learnt faces from one fixed square of aligned photos (CelebA: the center
+108x108 of each 178x218 img_align_celeba file), so it completes a face well only when it sees it
+framed that way. A photo of any size is framed in two steps, both without torch:
+1. a face detector (OpenCV's Haar cascades, on the photo with its hole pre-filled by Telea's
+   method) proposes faces; each box becomes a first guess of the square by a fixed map;
+2. the framing network (train/framing.py, run on ONNX Runtime) looks at a view a little smaller
+   than the guess, the hole blanked, and says where the square lies; a few rounds of this settle
+   on the square. The face whose square holds most of the hole wins.
+Where no face is found, or the hole lies mostly off every face, the completion falls back to the
+whole image (the photo squeezed to the model's square), and says so.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from inpaint.errors import InpaintError
+
+FRAMING_MODEL = Path(__file__).resolve().parent.parent / "weights" / "framing.onnx"
+VIEW = 32                       # the network's input side
+VIEW_SIDES = (0.62, 0.72, 0.82)  # the views' sides, as fractions of the guess's
+WORK_SIDE = 64                  # the guess is scaled to this many pixels before a view is cut (as in training)
+ROUNDS = 4                      # network rounds per face
+DETECT_SIDE = 480               # photos are scaled down to at most this side for the detector
+CASCADES = ("frontalface_alt2", "frontalface_default", "profileface")
+# Detector box (x, y, w, h) -> first guess of the training square: same side, center 0.14 w
+# above the box's center (rounded from the median over aligned CelebA photos; the network
+# corrects what is left).
+BOX_SIDE, BOX_RISE = 1.0, 0.14
+MIN_HOLE_INSIDE = 0.5           # a square must hold at least this fraction of the hole
+MIN_FACE = 0.5                  # and the network must take its views for a framed face
+MIN_KNOWN = 0.3                 # and at least this fraction of it must be known pixels of the photo
+MIN_KNOWN_GIVEN = 0.05          # the least a square given by the user must hold
+HOLE_SIDES = (1.6, 2.2, 3.0)    # squares tried around the hole, as multiples of its extent
+
+
+@dataclass(frozen=True)
+class Box:
+    """A square of a photo: top-left corner and side in pixels; may reach past the photo's edges."""
+
+    x: float
+    y: float
+    size: float
+
+    def __post_init__(self) -> None:
+        if not self.size > 0:
+            raise InpaintError(f"a framing square needs a positive side, got {self.size}")
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return self.x + self.size / 2, self.y + self.size / 2
+
+    @classmethod
+    def around(cls, cx: float, cy: float, size: float) -> "Box":
+        return cls(cx - size / 2, cy - size / 2, size)
+
+    def pixels(self) -> tuple[int, int, int]:
+        """(x, y, side) rounded to whole pixels."""
+        return int(round(self.x)), int(round(self.y)), max(1, int(round(self.size)))
+
+    def iou(self, other: "Box") -> float:
+        ix = max(0.0, min(self.x + self.size, other.x + other.size) - max(self.x, other.x))
+        iy = max(0.0, min(self.y + self.size, other.y + other.size) - max(self.y, other.y))
+        inter = ix * iy
+        return inter / (self.size ** 2 + other.size ** 2 - inter)
+
+    def scaled(self, f: float) -> "Box":
+        return Box(self.x * f, self.y * f, self.size * f)
+
+    def to_list(self) -> list[float]:
+        return [round(self.x, 1), round(self.y, 1), round(self.size, 1)]
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How one photo is framed for the model: `box` None means the whole image."""
+
+    box: Box | None
+    how: str                       # "found", "given", "whole", or "whole (fallback)"
+    reason: str = ""               # why, for a fallback
+    score: float | None = None     # the network's probability that the square frames a face
+    hole_inside: float | None = None  # fraction of the hole's pixels inside the square
+    seconds: float = 0.0
+    detections: tuple[Box, ...] = field(default=(), compare=False)   # the detector's faces
+
+    def report(self) -> dict:
+        out = {"how": self.how, "box": self.box.to_list() if self.box else None,
+               "seconds": round(self.seconds, 4)}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.score is not None:
+            out["score"] = round(self.score, 4)
+        if self.hole_inside is not None:
+            out["hole_inside"] = round(self.hole_inside, 4)
+        return out
+
+
+WHOLE = Framing(None, "whole")
+
+
+def parse_framing(text: str) -> str | Box:
+    """"auto", "whole" or "X,Y,SIZE" (a square's top-left corner and side, in pixels)."""
+    text = text.strip().lower()
+    if text in ("auto", "whole"):
+        return text
+    parts = text.split(",")
+    try:
+        x, y, size = (float(p) for p in parts)
+    except ValueError:
+        raise InpaintError(f"framing {text!r}: give auto, whole, or X,Y,SIZE (three numbers, "
+                           "e.g. 35,55,108)") from None
+    if not size > 0 or not all(np.isfinite([x, y, size])):
+        raise InpaintError(f"framing {text!r}: in X,Y,SIZE the SIZE must be a positive number of pixels")
+    return Box(x, y, size)
+
+
+def hole_inside(box: Box, hole: np.ndarray) -> float:
+    """Fraction of the hole's pixels that lie inside the square."""
+    total = int(hole.sum())
+    if total == 0:
+        return 0.0
+    x, y, s = box.pixels()
+    return float(hole[max(0, y):max(0, y + s), max(0, x):max(0, x + s)].sum()) / total
+
+
+def known_share(box: Box, hole: np.ndarray) -> float:
+    """Fraction of the square's area that is known pixels of the photo."""
+    x, y, s = box.pixels()
+    inside = hole[max(0, y):max(0, y + s), max(0, x):max(0, x + s)]
+    return float((~inside).sum()) / (s * s)
+
+
+def given(box: Box, shape: tuple[int, int], hole: np.ndarray) -> Framing:
+    """A square the user chose: checked to overlap the image and hold known pixels."""
+    h, w = shape
+    x, y, s = box.pixels()
+    if x >= w or y >= h or x + s <= 0 or y + s <= 0:
+        raise InpaintError(f"framing square {x},{y},{s} lies outside the {w}x{h} image; "
+                           "give X,Y inside it")
+    if known_share(box, hole) < MIN_KNOWN_GIVEN:
+        raise InpaintError(f"framing square {x},{y},{s} holds too few known pixels (under "
+                           f"{MIN_KNOWN_GIVEN:.0%} of it); give a larger square around the hole")
+    return Framing(box, "given", hole_inside=hole_inside(box, hole))
+
+
+class Framer:
+    """Finds the training framing of photos: Framer().find(rgb, hole) -> Framing."""
+
+    def __init__(self, model: Path = FRAMING_MODEL, threads: int = 1):
+        self.model, self.threads = Path(model), threads
+
+    @cached_property
+    def _cv2(self):
+        try:
+            import cv2
+        except ImportError:
+            raise InpaintError("framing needs OpenCV: pip install 'opencv-python-headless<5' "
+                               "(or give --framing whole)") from None
+        return cv2
+
+    @cached_property
+    def _cascades(self):
+        cv2 = self._cv2
+        found = []
+        for name in CASCADES:
+            c = cv2.CascadeClassifier(str(Path(cv2.data.haarcascades) / f"haarcascade_{name}.xml"))
+            if c.empty():
+                raise InpaintError(f"OpenCV's {name} cascade is missing (OpenCV 5 ships none): "
+                                   "pip install 'opencv-python-headless<5'")
+            found.append(c)
+        return found
+
+    @cached_property
+    def _session(self):
+        import onnxruntime as ort
+        if not self.model.is_file():
+            raise InpaintError(f"framing network not found at {self.model}; reinstall inpaint "
+                               "or give --framing whole")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = self.threads
+        return ort.InferenceSession(str(self.model), opts, providers=["CPUExecutionProvider"])
+
+    def find(self, rgb: np.ndarray, hole: np.ndarray) -> Framing:
+        """rgb uint8 (H, W, 3), hole bool (H, W) -> the framing of the face that holds the hole,
+        or the whole image with the reason.
+
+        Guesses: each detected face's box mapped to a square, and, where none of those squares
+        holds the hole, squares centred on the hole at a few multiples of its extent (a face
+        whose eyes the hole covers often escapes the detector). The network settles each guess;
+        of the squares that hold the hole and that the network takes for a framed face, the one
+        it is surest of wins."""
+        t0 = time.perf_counter()
+        detections = self.detect(rgb, hole)
+        guesses = [Box.around(d.center[0], d.center[1] - BOX_RISE * d.size, BOX_SIDE * d.size) for d in detections]
+        settled = [self.refine(rgb, hole, g) for g in guesses]
+        if not any(hole_inside(b, hole) >= MIN_HOLE_INSIDE and face >= MIN_FACE for b, _, face in settled):
+            settled += [self.refine(rgb, hole, g) for g in _around_hole(hole)]
+        scored = [(face, hole_inside(b, hole), b, moved) for b, moved, face in settled
+                  if known_share(b, hole) >= MIN_KNOWN]
+        holding = [c for c in scored if c[1] >= MIN_HOLE_INSIDE and c[0] >= MIN_FACE]
+        seconds = time.perf_counter() - t0
+        if holding:
+            face, inside, box, moved = max(holding, key=lambda c: c[0])
+            return Framing(box, "found", score=face, hole_inside=inside, seconds=seconds,
+                           detections=tuple(detections))
+        faces = [c for c in scored if c[0] >= MIN_FACE]
+        if not faces:
+            return Framing(None, "whole (fallback)", "no face found", seconds=seconds,
+                           detections=tuple(detections))
+        inside = max(c[1] for c in faces)
+        return Framing(None, "whole (fallback)", f"the hole is not on a face (at most {inside:.0%} of it "
+                       "inside a face's square)", hole_inside=inside, seconds=seconds, detections=tuple(detections))
+
+    def detect(self, rgb: np.ndarray, hole: np.ndarray) -> list[Box]:
+        """Faces (as detector boxes, in the photo's pixels) on the photo with its hole pre-filled."""
+        cv2 = self._cv2
+        f = min(1.0, DETECT_SIDE / max(rgb.shape[:2]))
+        small, mask = rgb, hole.astype(np.uint8) * 255
+        if f < 1.0:
+            size = (max(1, round(rgb.shape[1] * f)), max(1, round(rgb.shape[0] * f)))
+            small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            mask = (cv2.resize(mask, size, interpolation=cv2.INTER_AREA) > 0).astype(np.uint8) * 255
+        filled = cv2.inpaint(np.ascontiguousarray(small), mask, 3, cv2.INPAINT_TELEA)
+        gray = cv2.equalizeHist(cv2.cvtColor(filled, cv2.COLOR_RGB2GRAY))
+        smallest = max(24, min(gray.shape) // 10)
+        boxes = []
+        for cascade in self._cascades:
+            for flipped in (False, True):
+                g = gray[:, ::-1] if flipped else gray
+                for x, y, w, h in cascade.detectMultiScale(np.ascontiguousarray(g), 1.1, 3,
+                                                           minSize=(smallest, smallest)):
+                    x = g.shape[1] - x - w if flipped else x
+                    boxes.append(Box(x / f, y / f, w / f))
+            if boxes:     # the first cascade that finds a face decides
+                break
+        return _merge(boxes)
+
+    def refine(self, rgb: np.ndarray, hole: np.ndarray, guess: Box,
+               rounds: int = ROUNDS) -> tuple[Box, float, float]:
+        """The network's rounds from a first guess: (the square, the size of its last correction,
+        the probability that the last views showed a framed face).
+
+        Each round asks about several views of the guess (sides VIEW_SIDES of it, each also
+        mirrored) in one run and averages their answers: one view's answer is off by about 6% in
+        side, and the views' errors are partly independent."""
+        box, moved, face = guess, float("inf"), 0.0
+        for _ in range(rounds):
+            views = np.stack([cut_view(rgb, hole, box, f) for f in VIEW_SIDES])
+            views = np.concatenate([views, views[..., ::-1]])          # mirrored: dx changes sign
+            out = self._session.run(None, {"view": np.ascontiguousarray(views)})[0]
+            sides = np.tile(np.asarray(VIEW_SIDES) * box.size, 2)
+            sign = np.repeat([1.0, -1.0], len(VIEW_SIDES))
+            cx, cy = box.center
+            new = Box.around(cx + float(np.mean(sign * out[:, 0] * sides)), cy + float(np.mean(out[:, 1] * sides)),
+                             float(np.exp(np.mean(out[:, 2] + np.log(sides)))))
+            moved = (abs(new.center[0] - cx) + abs(new.center[1] - cy)) / box.size + abs(np.log(new.size / box.size))
+            face = float(np.mean(1 / (1 + np.exp(-out[:, 3]))))
+            box = new
+        return box, float(moved), face
+
+
+def _around_hole(hole: np.ndarray) -> list[Box]:
+    """Squares centred on the hole's bounding box, HOLE_SIDES times its larger side."""
+    rows, cols = np.nonzero(hole)
+    if rows.size == 0:
+        return []
+    cx, cy = (cols.min() + cols.max() + 1) / 2, (rows.min() + rows.max() + 1) / 2
+    extent = max(cols.max() - cols.min() + 1, rows.max() - rows.min() + 1)
+    return [Box.around(cx, cy, k * extent) for k in HOLE_SIDES]
+
+
+def cut_view(rgb: np.ndarray, hole: np.ndarray, box: Box, fraction: float) -> np.ndarray:
+    """The network's input for a guess: float32 (4, 32, 32), the centered square of `fraction`
+    of the guess's side, RGB in [-1, 1] with zeros in the hole and past the photo's edges, and a
+    known channel. The guess is first scaled to 64 pixels (area average), as the training crops
+    were, and the view cut from that by bilinear sampling, as in training."""
+    import cv2
+    f = WORK_SIDE / box.size
+    cx, cy = box.center
+    half = 0.5 * fraction * box.size + 2 / f              # the view plus a margin, in photo pixels
+    x0, y0 = int(np.floor(cx - half)), int(np.floor(cy - half))
+    x1, y1 = int(np.ceil(cx + half)), int(np.ceil(cy + half))
+    patch = np.zeros((y1 - y0, x1 - x0, 4), np.float32)   # RGB, known
+    h, w = hole.shape
+    ix0, iy0, ix1, iy1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+    if ix0 < ix1 and iy0 < iy1:
+        known = ~hole[iy0:iy1, ix0:ix1]
+        patch[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0, :3] = (rgb[iy0:iy1, ix0:ix1] / 127.5 - 1) * known[..., None]
+        patch[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0, 3] = known
+    if f < 1.0:
+        size = (max(1, round(patch.shape[1] * f)), max(1, round(patch.shape[0] * f)))
+        fx, fy = size[0] / patch.shape[1], size[1] / patch.shape[0]
+        patch = cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
+    else:
+        fx = fy = 1.0
+    # view pixel (u, v) -> patch pixel: its center in photo coordinates, then into the patch
+    side = fraction * box.size
+    step = side / VIEW
+    m = np.array([[step * fx, 0, (cx - side / 2 + step / 2 - x0) * fx - 0.5],
+                  [0, step * fy, (cy - side / 2 + step / 2 - y0) * fy - 0.5]], np.float32)
+    view = cv2.warpAffine(patch, m, (VIEW, VIEW), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return np.ascontiguousarray(view.transpose(2, 0, 1))
+
+
+def _merge(boxes: list[Box], overlap: float = 0.5) -> list[Box]:
+    """One box per face: boxes that overlap another's by `overlap` IoU are averaged together."""
+    groups: list[list[Box]] = []
+    for b in boxes:
+        for g in groups:
+            if b.iou(g[0]) >= overlap:
+                g.append(b)
+                break
+        else:
+            groups.append([b])
+    return [Box(*np.mean([[b.x, b.y, b.size] for b in g], axis=0)) for g in groups]
