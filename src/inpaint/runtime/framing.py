@@ -37,7 +37,6 @@ MIN_HOLE_INSIDE = 0.5           # a square must hold at least this fraction of t
 MIN_FACE = 0.5                  # and the network must take its views for a framed face
 MIN_KNOWN = 0.3                 # and at least this fraction of it must be known pixels of the photo
 MIN_KNOWN_GIVEN = 0.05          # the least a square given by the user must hold
-HOLE_SIDES = (1.6, 2.2, 3.0)    # squares tried around the hole, as multiples of its extent
 
 
 @dataclass(frozen=True)
@@ -190,17 +189,18 @@ class Framer:
         """rgb uint8 (H, W, 3), hole bool (H, W) -> the framing of the face that holds the hole,
         or the whole image with the reason.
 
-        Guesses: each detected face's box mapped to a square, and, where none of those squares
-        holds the hole, squares centred on the hole at a few multiples of its extent (a face
-        whose eyes the hole covers often escapes the detector). The network settles each guess;
-        of the squares that hold the hole and that the network takes for a framed face, the one
-        it is surest of wins."""
+        Guesses: each detected face's box mapped to a square; where none of those squares holds
+        the hole (a hole over the eyes often hides the face from the detector), it looks again
+        with every cascade and less evidence. The network settles each guess; of the squares that hold the hole and that
+        the network takes for a framed face, the one it is surest of wins."""
         t0 = time.perf_counter()
         detections = self.detect(rgb, hole)
-        guesses = [Box.around(d.center[0], d.center[1] - BOX_RISE * d.size, BOX_SIDE * d.size) for d in detections]
-        settled = [self.refine(rgb, hole, g) for g in guesses]
-        if not any(hole_inside(b, hole) >= MIN_HOLE_INSIDE and face >= MIN_FACE for b, _, face in settled):
-            settled += [self.refine(rgb, hole, g) for g in _around_hole(hole)]
+        settled = [self.refine(rgb, hole, _guess(d)) for d in detections]
+        if not any(face >= MIN_FACE and hole_inside(b, hole) >= MIN_HOLE_INSIDE for b, _, face in settled):
+            more = [d for d in self.detect(rgb, hole, neighbours=1, every=True)
+                    if all(d.iou(e) < 0.5 for e in detections)]
+            settled += [self.refine(rgb, hole, _guess(d)) for d in more]
+            detections += more
         scored = [(face, hole_inside(b, hole), b, moved) for b, moved, face in settled
                   if known_share(b, hole) >= MIN_KNOWN]
         holding = [c for c in scored if c[1] >= MIN_HOLE_INSIDE and c[0] >= MIN_FACE]
@@ -217,8 +217,10 @@ class Framer:
         return Framing(None, "whole (fallback)", f"the hole is not on a face (at most {inside:.0%} of it "
                        "inside a face's square)", hole_inside=inside, seconds=seconds, detections=tuple(detections))
 
-    def detect(self, rgb: np.ndarray, hole: np.ndarray) -> list[Box]:
-        """Faces (as detector boxes, in the photo's pixels) on the photo with its hole pre-filled."""
+    def detect(self, rgb: np.ndarray, hole: np.ndarray, neighbours: int = 3, every: bool = False) -> list[Box]:
+        """Faces (as detector boxes, in the photo's pixels) on the photo with its hole pre-filled:
+        from the first cascade that finds any (every: from all of them), each detection
+        confirmed by `neighbours` overlapping windows."""
         cv2 = self._cv2
         f = min(1.0, DETECT_SIDE / max(rgb.shape[:2]))
         small, mask = rgb, hole.astype(np.uint8) * 255
@@ -233,11 +235,11 @@ class Framer:
         for cascade in self._cascades:
             for flipped in (False, True):
                 g = gray[:, ::-1] if flipped else gray
-                for x, y, w, h in cascade.detectMultiScale(np.ascontiguousarray(g), 1.1, 3,
+                for x, y, w, h in cascade.detectMultiScale(np.ascontiguousarray(g), 1.1, neighbours,
                                                            minSize=(smallest, smallest)):
                     x = g.shape[1] - x - w if flipped else x
                     boxes.append(Box(x / f, y / f, w / f))
-            if boxes:     # the first cascade that finds a face decides
+            if boxes and not every:     # the first cascade that finds a face decides
                 break
         return _merge(boxes)
 
@@ -265,14 +267,10 @@ class Framer:
         return box, float(moved), face
 
 
-def _around_hole(hole: np.ndarray) -> list[Box]:
-    """Squares centred on the hole's bounding box, HOLE_SIDES times its larger side."""
-    rows, cols = np.nonzero(hole)
-    if rows.size == 0:
-        return []
-    cx, cy = (cols.min() + cols.max() + 1) / 2, (rows.min() + rows.max() + 1) / 2
-    extent = max(cols.max() - cols.min() + 1, rows.max() - rows.min() + 1)
-    return [Box.around(cx, cy, k * extent) for k in HOLE_SIDES]
+def _guess(detection: Box) -> Box:
+    """A detector's box -> the first guess of the training square."""
+    cx, cy = detection.center
+    return Box.around(cx, cy - BOX_RISE * detection.size, BOX_SIDE * detection.size)
 
 
 def cut_view(rgb: np.ndarray, hole: np.ndarray, box: Box, fraction: float) -> np.ndarray:
@@ -319,4 +317,4 @@ def _merge(boxes: list[Box], overlap: float = 0.5) -> list[Box]:
                 break
         else:
             groups.append([b])
-    return [Box(*np.mean([[b.x, b.y, b.size] for b in g], axis=0)) for g in groups]
+    return [Box(*(float(v) for v in np.mean([[b.x, b.y, b.size] for b in g], axis=0))) for g in groups]
