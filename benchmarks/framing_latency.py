@@ -2,7 +2,7 @@
 with a hole on the face, as `inpaint-rt complete --framing auto` runs it.
 
     python benchmarks/framing_latency.py [--photos ../shared/data/celeba_aligned_sample/img_align_celeba_sample.zip]
-                                         [--holes face,eyes,mouth] [--repeats 3]
+                                         [--holes face,eyes,mouth,strokes] [--repeats 3]
 
 The framer is built and warmed up once (its ONNX session and the cascades load lazily, like in
 the CLI; that one-off cost is reported apart). Then every photo with every hole is framed
@@ -31,7 +31,7 @@ PHOTOS = REPO.parent / "shared" / "data" / "celeba_aligned_sample" / "img_align_
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--photos", type=Path, default=PHOTOS)
-    p.add_argument("--holes", default="face,eyes,mouth")
+    p.add_argument("--holes", default="face,eyes,mouth,strokes")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args()

@@ -9,7 +9,7 @@ from inpaint.cli.eval import main
 from inpaint.errors import InpaintError
 from inpaint.eval.photo_problems import STROKE_AREA, STROKE_WIDTH, Photo, make_hole, problems, true_box
 from inpaint.eval.photos import PhotoSettings, evaluate_photos
-from inpaint.runtime.framing import hole_inside
+from inpaint.runtime.framing import Box, hole_inside
 
 SAMPLE = "celeba_aligned_sample/img_align_celeba_sample.zip"
 ALIGNED = (218, 178)                      # (H, W)
@@ -194,6 +194,10 @@ def test_cli_on_real_photos_writes_json_with_framing_and_tables(shared_data, fra
         assert rec["framing"]["how"] in ("found", "whole (fallback)")
         assert (rec["framing"]["iou"] > 0) == (rec["framing"]["how"] == "found")
     assert any(rec["framing"]["how"] == "found" for rec in data["records"])   # the found path ran
+    for rec in data["records"]:
+        if "outside" in rec:
+            assert rec["framing"]["how"] == "found" and 0 < rec["outside"]["pixels"] <= rec["hole_pixels"]
+            assert set(rec["outside"]["psnr"]) == {"whole", "found", "telea", "biharmonic"}
     assert set(data["table"]["reframed"]) == {"face", "mouth", "hair", "background", "face holes", "off-face holes"}
     assert 0.0 <= data["framing"]["all sets"]["face holes"]["found"] <= 1.0
     assert "| face holes |" in r.stdout and "PSNR found − whole" in r.stdout and "face holes, all sets" in r.stdout
@@ -210,6 +214,19 @@ def test_framing_only_runs_the_framer_alone(shared_data, framing_net, tmp_path):
     assert all("scores" not in rec and 0 <= rec["framing"]["iou"] <= 1 for rec in data["records"])
     assert data["framing"]["all sets"]["face holes"]["n"] == 12
     assert "face holes, all sets (12 problems)" in r.stdout
+
+
+def test_outside_hole_is_the_hole_past_the_found_square():
+    from inpaint.eval.photos import outside_hole
+    from inpaint.runtime.framing import WHOLE, Framing
+    hole = np.zeros((40, 50), bool)
+    hole[5:25, 10:30] = True
+    outside = outside_hole(Framing(Box(15, 0, 20), "found"), hole)     # the square covers x 15-34, y 0-19
+    expected = hole.copy()
+    expected[0:20, 15:35] = False
+    assert np.array_equal(outside, expected) and outside.sum() == 20 * 20 - 15 * 15
+    assert outside_hole(Framing(Box(0, 0, 40), "found"), hole) is None      # the hole wholly inside
+    assert outside_hole(WHOLE, hole) is None
 
 
 def test_cli_photo_mode_refuses_bad_input_in_one_line(photo_folder):

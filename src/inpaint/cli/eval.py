@@ -179,7 +179,8 @@ def _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, 
             framing_only, progress):
     """The photo evaluation: run (or resume) it, write the JSON, print the tables."""
     from inpaint.eval.photos import METHODS, PhotoSettings, evaluate_photos, frame_photos
-    from inpaint.eval.photos_report import acceptance, markdown_framing, markdown_paired, markdown_quality
+    from inpaint.eval.photos_report import (acceptance, markdown_framing, markdown_outside, markdown_paired,
+                                            markdown_quality)
     settings = PhotoSettings(photos=str(photos), n=n, holes=_items(holes), sets=_items(sets),
                              methods=_items(methods) if methods is not None else METHODS, seed=seed,
                              iterations=iterations, restarts=restarts, batch=batch)
@@ -198,6 +199,10 @@ def _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, 
     paired = markdown_paired(results) if results["table"] else None
     if paired:
         click.echo("\nPaired over the same photos (mean ± 95% confidence interval):\n\n" + paired)
+    outside = markdown_outside(results) if results["table"] else None
+    if outside:
+        click.echo("\nHole pixels past the found square, filled by Telea, against the whole-image path "
+                   "there (PSNR over those pixels, paired):\n\n" + outside)
     computed = "" if framing_only else (f", {len(results['computed_parts'])} of "
                                         f"{len(settings.sets) * len(settings.holes)} parts computed")
     click.echo(f"\n{len(results['photos'])} photos{computed}, wall time {results['wall_seconds']} s", err=True)

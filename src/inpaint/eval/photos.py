@@ -158,8 +158,25 @@ def run_part(problems_: list[Problem], s: PhotoSettings, models: Models, tick: C
         record["scores"] = scores
         if framings:
             record["framing"] = framing_record(framings[i], p.box)
+            outside = outside_hole(framings[i], p.hole)
+            if outside is not None:
+                # hole pixels past the found square: the found method's own fill (Telea) against
+                # what the other methods put there
+                record["outside"] = {"pixels": int(outside.sum()),
+                                     "psnr": {m: round(psnr(f[i] / 255.0, truth, outside), 5)
+                                              for m, f in fills.items() if m != "true"}}
         records.append(record)
     return records, fills
+
+
+def outside_hole(framing, hole: np.ndarray) -> np.ndarray | None:
+    """bool (H, W): the hole's pixels past a found square; None where there are none."""
+    if framing.box is None:
+        return None
+    x, y, side = framing.box.pixels()
+    outside = hole.copy()
+    outside[max(0, y):max(0, y + side), max(0, x):max(0, x + side)] = False
+    return outside if outside.any() else None
 
 
 def problem_record(p: Problem) -> dict:

@@ -122,6 +122,29 @@ def markdown_paired(results: dict, pairs=(("found", "whole"), ("found", "true"))
     return "\n".join(lines) if len(lines) > 2 else None
 
 
+def markdown_outside(results: dict, other: str = "whole") -> str | None:
+    """The fill of hole pixels past the found square (Telea) against `other`'s pixels there:
+    PSNR over those pixels only, paired over the problems that have any."""
+    from inpaint.eval.harness import paired
+    lines = [f"| set | hole | problems | outside pixels (median) | Telea (dB) | {other} (dB) | "
+             f"Telea − {other} (dB) | Telea better |", "|---|---|---|---|---|---|---|---|"]
+    for set_name in dict.fromkeys(r["set"] for r in results["records"]):
+        for label, kinds in groups(tuple(dict.fromkeys(r["hole"] for r in results["records"]))):
+            chosen = [r for r in results["records"] if r["set"] == set_name and r["hole"] in kinds
+                      and "outside" in r and other in r["outside"]["psnr"]
+                      and np.isfinite([r["outside"]["psnr"]["found"], r["outside"]["psnr"][other]]).all()]
+            if len(chosen) < 2:
+                continue
+            a = {"per_image": {"psnr": [r["outside"]["psnr"]["found"] for r in chosen]}}
+            b = {"per_image": {"psnr": [r["outside"]["psnr"][other] for r in chosen]}}
+            d = paired(a, b, "psnr")
+            lines.append(f"| {set_name} | {label} | {len(chosen)} | "
+                         f"{np.median([r['outside']['pixels'] for r in chosen]):.0f} | "
+                         f"{np.mean(a['per_image']['psnr']):.2f} | {np.mean(b['per_image']['psnr']):.2f} | "
+                         f"{d['mean']:+.2f} ± {d['ci95']:.2f} | {d['wins']:.0%} |")
+    return "\n".join(lines) if len(lines) > 2 else None
+
+
 def photo_grid(path: Path, problems: list, fills: dict[str, list[np.ndarray]], records: list[dict]) -> None:
     """One row per problem: input with the hole grey, each method's fill, truth; the true square
     (green) on the input and true columns, the found one (orange) on the input and found columns."""

@@ -29,10 +29,16 @@ WORK_SIDE = 64                  # the guess is scaled to this many pixels before
 ROUNDS = 4                      # network rounds per face
 DETECT_SIDE = 480               # photos are scaled down to at most this side for the detector
 CASCADES = ("frontalface_alt2", "frontalface_default", "profileface")
+NEIGHBOURS = 3                  # overlapping windows that confirm a detection
 # Detector box (x, y, w, h) -> first guess of the training square: same side, center 0.14 w
 # above the box's center (rounded from the median over aligned CelebA photos; the network
 # corrects what is left).
 BOX_SIDE, BOX_RISE = 1.0, 0.14
+HOLE_SIDES = (1.5, 2.1, 2.9)     # guesses around the hole: their sides over the hole's extent
+HOLE_RISE = 0.3                 # and those raised by this fraction of their side
+ROUNDS_AROUND = 4               # network rounds from a guess around the hole
+MIN_FACE_AROUND = 0.9           # what a square from a guess around the hole must convince the network of
+MAX_MOVED = 0.05                # and the most its last round may move it (center in sides + |log side|)
 MIN_HOLE_INSIDE = 0.5           # a square must hold at least this fraction of the hole
 MIN_FACE = 0.5                  # and the network must take its views for a framed face
 MIN_KNOWN = 0.3                 # and at least this fraction of it must be known pixels of the photo
@@ -87,12 +93,15 @@ class Framing:
     hole_inside: float | None = None  # fraction of the hole's pixels inside the square
     seconds: float = 0.0
     detections: tuple[Box, ...] = field(default=(), compare=False)   # the detector's faces
+    guesses: str = ""              # where the winning first guess came from: "detector" or "around the hole"
 
     def report(self) -> dict:
         out = {"how": self.how, "box": self.box.to_list() if self.box else None,
                "seconds": round(self.seconds, 4)}
         if self.reason:
             out["reason"] = self.reason
+        if self.guesses:
+            out["guesses"] = self.guesses
         if self.score is not None:
             out["score"] = round(self.score, 4)
         if self.hole_inside is not None:
@@ -189,27 +198,31 @@ class Framer:
         """rgb uint8 (H, W, 3), hole bool (H, W) -> the framing of the face that holds the hole,
         or the whole image with the reason.
 
-        Guesses: each detected face's box mapped to a square; where none of those squares holds
-        the hole (a hole over the eyes often hides the face from the detector), it looks again
-        with every cascade and less evidence. The network settles each guess; of the squares that hold the hole and that
-        the network takes for a framed face, the one it is surest of wins."""
+        Guesses: each detected face's box mapped to a square. The network settles each guess; of
+        the squares that hold the hole and that the network takes for a framed face, the one it
+        is surest of wins. Where none qualifies (a hole over the eyes often hides the face from
+        the detector), squares around the hole itself, at a few sides, are guessed and settled
+        instead, under stricter terms (MIN_FACE_AROUND, MAX_MOVED)."""
         t0 = time.perf_counter()
         detections = self.detect(rgb, hole)
-        settled = [self.refine(rgb, hole, _guess(d)) for d in detections]
-        if not any(face >= MIN_FACE and hole_inside(b, hole) >= MIN_HOLE_INSIDE for b, _, face in settled):
-            more = [d for d in self.detect(rgb, hole, neighbours=1, every=True)
-                    if all(d.iou(e) < 0.5 for e in detections)]
-            settled += [self.refine(rgb, hole, _guess(d)) for d in more]
-            detections += more
-        scored = [(face, hole_inside(b, hole), b, moved) for b, moved, face in settled
-                  if known_share(b, hole) >= MIN_KNOWN]
-        holding = [c for c in scored if c[1] >= MIN_HOLE_INSIDE and c[0] >= MIN_FACE]
+        candidates = self._candidates(rgb, hole, [_guess(d) for d in detections])
+        how = "detector"
+        holding = [c for c in candidates if c[1] >= MIN_HOLE_INSIDE and c[0] >= MIN_FACE]
+        if not holding:
+            # without a detection to start from, a square must convince the network more: it is
+            # taken for a framed face with MIN_FACE_AROUND and its views agree with it (the last
+            # round moved it by at most MAX_MOVED)
+            around = self._candidates(rgb, hole, around_hole(hole), rounds=ROUNDS_AROUND)
+            holding = [(face, inside, box) for face, inside, box, moved in around
+                       if inside >= MIN_HOLE_INSIDE and face >= MIN_FACE_AROUND and moved <= MAX_MOVED]
+            candidates += [c for c in around if c[0] >= MIN_FACE_AROUND]
+            how = "around the hole"
         seconds = time.perf_counter() - t0
         if holding:
-            face, inside, box, moved = max(holding, key=lambda c: c[0])
+            face, inside, box = max(holding, key=lambda c: c[0])[:3]
             return Framing(box, "found", score=face, hole_inside=inside, seconds=seconds,
-                           detections=tuple(detections))
-        faces = [c for c in scored if c[0] >= MIN_FACE]
+                           detections=tuple(detections), guesses=how)
+        faces = [c for c in candidates if c[0] >= MIN_FACE]
         if not faces:
             return Framing(None, "whole (fallback)", "no face found", seconds=seconds,
                            detections=tuple(detections))
@@ -217,10 +230,18 @@ class Framer:
         return Framing(None, "whole (fallback)", f"the hole is not on a face (at most {inside:.0%} of it "
                        "inside a face's square)", hole_inside=inside, seconds=seconds, detections=tuple(detections))
 
-    def detect(self, rgb: np.ndarray, hole: np.ndarray, neighbours: int = 3, every: bool = False) -> list[Box]:
-        """Faces (as detector boxes, in the photo's pixels) on the photo with its hole pre-filled:
-        from the first cascade that finds any (every: from all of them), each detection
-        confirmed by `neighbours` overlapping windows."""
+    def _candidates(self, rgb: np.ndarray, hole: np.ndarray, guesses: list[Box], rounds: int = ROUNDS
+                    ) -> list[tuple[float, float, Box, float]]:
+        """(face probability, share of the hole inside, square, last correction) of each settled
+        guess that holds enough known pixels."""
+        settled = self.refine_many(rgb, hole, guesses, rounds)
+        return [(face, hole_inside(b, hole), b, moved) for b, moved, face in settled
+                if known_share(b, hole) >= MIN_KNOWN]
+
+    def detect(self, rgb: np.ndarray, hole: np.ndarray) -> list[Box]:
+        """Faces (as detector boxes, in the photo's pixels) on the photo with its hole pre-filled,
+        from the first cascade that finds any. The profile cascade, which knows faces turned one
+        way only, also looks at the mirrored photo."""
         cv2 = self._cv2
         f = min(1.0, DETECT_SIDE / max(rgb.shape[:2]))
         small, mask = rgb, hole.astype(np.uint8) * 255
@@ -232,39 +253,67 @@ class Framer:
         gray = cv2.equalizeHist(cv2.cvtColor(filled, cv2.COLOR_RGB2GRAY))
         smallest = max(24, min(gray.shape) // 10)
         boxes = []
-        for cascade in self._cascades:
-            for flipped in (False, True):
+        for name, cascade in zip(CASCADES, self._cascades):
+            for flipped in (False, True) if name == "profileface" else (False,):
                 g = gray[:, ::-1] if flipped else gray
-                for x, y, w, h in cascade.detectMultiScale(np.ascontiguousarray(g), 1.1, neighbours,
+                for x, y, w, h in cascade.detectMultiScale(np.ascontiguousarray(g), 1.1, NEIGHBOURS,
                                                            minSize=(smallest, smallest)):
                     x = g.shape[1] - x - w if flipped else x
                     boxes.append(Box(x / f, y / f, w / f))
-            if boxes and not every:     # the first cascade that finds a face decides
+            if boxes:               # the first cascade that finds a face decides
                 break
         return _merge(boxes)
 
     def refine(self, rgb: np.ndarray, hole: np.ndarray, guess: Box,
                rounds: int = ROUNDS) -> tuple[Box, float, float]:
-        """The network's rounds from a first guess: (the square, the size of its last correction,
-        the probability that the last views showed a framed face).
+        """The network's rounds from one first guess: see refine_many."""
+        return self.refine_many(rgb, hole, [guess], rounds)[0]
 
-        Each round asks about several views of the guess (sides VIEW_SIDES of it, each also
-        mirrored) in one run and averages their answers: one view's answer is off by about 6% in
-        side, and the views' errors are partly independent."""
-        box, moved, face = guess, float("inf"), 0.0
+    def refine_many(self, rgb: np.ndarray, hole: np.ndarray, guesses: list[Box],
+                    rounds: int = ROUNDS) -> list[tuple[Box, float, float]]:
+        """The network's rounds from each first guess: (the square, the size of its last
+        correction, the probability that the last views showed a framed face) per guess.
+
+        Each round asks about several views of each guess (sides VIEW_SIDES of it, each also
+        mirrored), all guesses in one run, and averages each guess's answers: one view's answer
+        is off by about 5% in side, and the views' errors are partly independent."""
+        if not guesses:
+            return []
+        k = len(VIEW_SIDES)
+        boxes = list(guesses)
+        moved = [float("inf")] * len(boxes)
+        faces = [0.0] * len(boxes)
+        sign = np.repeat([1.0, -1.0], k)
         for _ in range(rounds):
-            views = np.stack([cut_view(rgb, hole, box, f) for f in VIEW_SIDES])
-            views = np.concatenate([views, views[..., ::-1]])          # mirrored: dx changes sign
-            out = self._session.run(None, {"view": np.ascontiguousarray(views)})[0]
-            sides = np.tile(np.asarray(VIEW_SIDES) * box.size, 2)
-            sign = np.repeat([1.0, -1.0], len(VIEW_SIDES))
-            cx, cy = box.center
-            new = Box.around(cx + float(np.mean(sign * out[:, 0] * sides)), cy + float(np.mean(out[:, 1] * sides)),
-                             float(np.exp(np.mean(out[:, 2] + np.log(sides)))))
-            moved = (abs(new.center[0] - cx) + abs(new.center[1] - cy)) / box.size + abs(np.log(new.size / box.size))
-            face = float(np.mean(1 / (1 + np.exp(-out[:, 3]))))
-            box = new
-        return box, float(moved), face
+            views = np.stack([cut_view(rgb, hole, b, f) for b in boxes for f in VIEW_SIDES])
+            views = views.reshape(len(boxes), k, 4, VIEW, VIEW)
+            views = np.concatenate([views, views[..., ::-1]], 1)      # mirrored: dx changes sign
+            out = self._session.run(None, {"view": np.ascontiguousarray(views.reshape(-1, 4, VIEW, VIEW))})[0]
+            out = out.reshape(len(boxes), 2 * k, 4)
+            for i, (box, o) in enumerate(zip(boxes, out)):
+                sides = np.tile(np.asarray(VIEW_SIDES) * box.size, 2)
+                cx, cy = box.center
+                new = Box.around(cx + float(np.mean(sign * o[:, 0] * sides)), cy + float(np.mean(o[:, 1] * sides)),
+                                 float(np.exp(np.mean(o[:, 2] + np.log(sides)))))
+                moved[i] = ((abs(new.center[0] - cx) + abs(new.center[1] - cy)) / box.size
+                            + abs(np.log(new.size / box.size)))
+                faces[i] = float(np.mean(1 / (1 + np.exp(-o[:, 3]))))
+                boxes[i] = new
+        return list(zip(boxes, moved, faces))
+
+
+def around_hole(hole: np.ndarray) -> list[Box]:
+    """First guesses for a face the detector missed: squares of a few sides (HOLE_SIDES times the
+    hole's larger extent) centered on the hole, and the same raised by HOLE_RISE of their side
+    (a hole over the mouth or chin lies below the square's center)."""
+    ys, xs = np.nonzero(hole)
+    if len(xs) == 0:
+        return []
+    cx, cy = (xs.min() + xs.max() + 1) / 2, (ys.min() + ys.max() + 1) / 2
+    extent = max(xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
+    longest = max(hole.shape)
+    sides = sorted({float(np.clip(f * extent, 24, longest)) for f in HOLE_SIDES})
+    return [Box.around(cx, cy - rise * side, side) for side in sides for rise in (0.0, HOLE_RISE)]
 
 
 def _guess(detection: Box) -> Box:

@@ -27,7 +27,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 VIEW = 32                    # side of the network's input
-VIEW_RANGE = (0.5, 0.95)     # a view's side, as a fraction of the training square's
+VIEW_RANGE = (0.45, 0.95)     # a view's side, as a fraction of the training square's
 SHIFT = 0.25                 # a view's center is up to this fraction of the square's side off
 NEGATIVE = 0.25              # share of views that show no framed face
 CHECKPOINT_EVERY = 500
@@ -38,12 +38,13 @@ class FramingNet(nn.Module):
     training square's center offset (dx, dy) and log side, in units of the view's side, and a
     logit that the view is a face roughly framed (so that the other three mean something)."""
 
-    def __init__(self, width: int = 48):
+    def __init__(self, width: int = 64):
         super().__init__()
         w = width
         self.features = nn.Sequential(
             nn.Conv2d(4, w // 2, 4, 2, 1), nn.ReLU(),            # (B, w/2, 16, 16)
             nn.Conv2d(w // 2, w, 4, 2, 1), nn.ReLU(),            # (B, w, 8, 8)
+            nn.Conv2d(w, w, 3, 1, 1), nn.ReLU(),                 # (B, w, 8, 8)
             nn.Conv2d(w, 2 * w, 4, 2, 1), nn.ReLU(),             # (B, 2w, 4, 4)
         )
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(16 * 2 * w, 128), nn.ReLU(), nn.Linear(128, 4))
@@ -111,10 +112,13 @@ class FramingSettings:
     exclude: str | None = None     # a zip or folder of raw photos whose identities are left out
     manifest: str | None = None    # file -> identity table for `exclude` (celeba64/manifest.csv)
     negatives: str | None = None   # images without faces (SVHN .npz/.mat, or a zip/folder of any images)
-    steps: int = 10000
+    drawn: int = 6000              # pictures without faces drawn from scratch (framing_negatives.py)
+    steps: int = 20000
     batch_size: int = 256
     lr: float = 1e-3
-    width: int = 48
+    width: int = 64
+    init: str | None = None        # start from this checkpoint's weights (a fresh schedule over `steps`)
+    size_weight: float = 2.0       # the log side's share of the loss, against 1 for each offset
     seed: int = 0
 
 
@@ -142,11 +146,15 @@ def train_framing(s: FramingSettings, progress: bool = True) -> Path:
         keep = np.array([n not in drop for n, _ in image_sources(Path(s.data))])
         images = images[keep]
     crops = torch.from_numpy(images)
-    negatives = None
+    from inpaint.train.framing_negatives import drawn_negatives
+    negatives = [drawn_negatives(s.drawn, 64, rng)] if s.drawn else []
     if s.negatives:
         kind = "svhn" if Path(s.negatives).suffix.lower() in (".npz", ".mat") else "images"
-        negatives = torch.from_numpy(load_dataset(kind, s.negatives, 64, progress=progress))
+        negatives.append(load_dataset(kind, s.negatives, 64, progress=progress))
+    negatives = torch.from_numpy(np.concatenate(negatives)) if negatives else None
     net = FramingNet(s.width)
+    if s.init:
+        net.load_state_dict(torch.load(s.init, map_location="cpu", weights_only=True)["state_dict"])
     opt = torch.optim.Adam(net.parameters(), s.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, s.steps)
     t0 = time.perf_counter()
@@ -156,7 +164,8 @@ def train_framing(s: FramingSettings, progress: bool = True) -> Path:
             views, target, label = training_batch(crops[idx], rng, negatives)
             answer = net(views)
             err = (answer[:, :3] - target)[label > 0]
-            loss = (F.smooth_l1_loss(err, torch.zeros_like(err), beta=0.05)
+            weight = torch.tensor([1.0, 1.0, s.size_weight]) * 3 / (2 + s.size_weight)
+            loss = ((F.smooth_l1_loss(err, torch.zeros_like(err), beta=0.05, reduction="none") * weight).mean()
                     + 0.1 * F.binary_cross_entropy_with_logits(answer[:, 3], label))
             opt.zero_grad()
             loss.backward()
@@ -189,17 +198,39 @@ def export_framing(net: FramingNet, path: Path) -> Path:
     return path
 
 
+def export_checkpoint(checkpoint: Path, path: Path) -> Path:
+    """A saved checkpoint (framing.pt, written every CHECKPOINT_EVERY steps) as ONNX."""
+    payload = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    net = FramingNet(payload["settings"]["width"])
+    net.load_state_dict(payload["state_dict"])
+    return export_framing(net, path)
+
+
 def main() -> None:
     import argparse
     p = argparse.ArgumentParser(description="Train the framing network on aligned training crops.")
-    p.add_argument("--data", required=True)
+    p.add_argument("--data", help="training crops (a zip or folder); needed unless --export")
     p.add_argument("--out", required=True)
     p.add_argument("--exclude", help="raw photos whose identities are left out of training")
     p.add_argument("--manifest", help="file -> identity table (celeba64/manifest.csv)")
     p.add_argument("--negatives", help="images without faces (e.g. svhn/svhn_train_first1083.npz)")
+    p.add_argument("--drawn", type=int, default=FramingSettings.drawn,
+                   help="pictures without faces drawn from scratch (dead leaves, smooth fields)")
     p.add_argument("--steps", type=int, default=FramingSettings.steps)
+    p.add_argument("--width", type=int, default=FramingSettings.width)
+    p.add_argument("--lr", type=float, default=FramingSettings.lr, help="Adam's first rate, decayed to 0 (cosine)")
+    p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (framing.pt)")
+    p.add_argument("--export", metavar="CHECKPOINT",
+                   help="only export this checkpoint (framing.pt) to OUT/framing.onnx; no training")
     args = p.parse_args()
-    train_framing(FramingSettings(args.data, args.out, args.exclude, args.manifest, args.negatives, args.steps))
+    if args.export:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        print(export_checkpoint(Path(args.export), Path(args.out) / "framing.onnx"))
+        return
+    if not args.data:
+        p.error("--data is needed to train")
+    train_framing(FramingSettings(args.data, args.out, args.exclude, args.manifest, args.negatives,
+                                  args.drawn, args.steps, lr=args.lr, width=args.width, init=args.init))
 
 
 if __name__ == "__main__":
