@@ -1,20 +1,21 @@
 """Add a trained latent encoder to a shipped model.
 
     python scripts/ship_encoder.py runs/encoder/last.pt --name celeba64 --machine "..."
-    inpaint-export src/inpaint/weights/celeba64.pt --out src/inpaint/weights/celeba64 --force
 
-Checks that the run's G and D are the shipped model's, bit for bit, then rewrites
-src/inpaint/weights/NAME.pt with E added (fp16, like G and D) and the run's facts in its meta
+Checks that the run's G and D are the shipped model's, bit for bit, then exports
+src/inpaint/weights/NAME/ again with E added (fp16, like G and D) and the run's facts in its meta
 under "encoder"; prints those facts, as JSON, for the model card.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from pathlib import Path
 
 import torch
 
+from inpaint.export.bundle import write_bundle
 from inpaint.train import checkpoint
 from inpaint.weights import HERE
 
@@ -29,8 +30,8 @@ def main() -> None:
     args = ap.parse_args()
 
     run = checkpoint.load(args.run, checkpoint.ENCODER_CHECKPOINT_KIND)
-    target = HERE / f"{args.name}.pt"
-    shipped = checkpoint.load(target, checkpoint.WEIGHTS_KIND)
+    target = HERE / args.name
+    shipped = checkpoint.load(target, checkpoint.WEIGHTS_KIND)     # the bundle's fp16 state_dicts
     for part in ("G", "D"):
         if run[part].keys() != shipped[part].keys() or not all(
                 torch.equal(run[part][k].to(shipped[part][k].dtype), shipped[part][k]) for k in shipped[part]):
@@ -47,8 +48,12 @@ def main() -> None:
                "E": {k: v.to(torch.float16) if v.is_floating_point() else v for k, v in run["E"].items()},
                "encoder": {"width": run["encoder"]["width"]},
                "meta": {**shipped.get("meta", {}), "encoder": facts}}
-    checkpoint.save(target, payload)
-    print(json.dumps({**facts, "weights": str(target.relative_to(REPO)), "bytes": target.stat().st_size}, indent=2))
+    with tempfile.TemporaryDirectory() as tmp:     # the weights file exists only to be exported
+        source = Path(tmp) / f"{args.name}.pt"
+        checkpoint.save(source, payload)
+        write_bundle(source, target, force=True)
+    print(json.dumps({**facts, "bundle": str(target.relative_to(REPO)),
+                      "bytes": sum(f.stat().st_size for f in target.iterdir())}, indent=2))
 
 
 def _steps_per_epoch(settings: dict, resolution: int) -> int:

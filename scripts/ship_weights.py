@@ -1,19 +1,22 @@
-"""Turn a training run into the shipped model: fp16 weights in the package and the sample sheet.
+"""Turn a training run into the shipped model: its bundle in the package and the sample sheet.
 
     python scripts/ship_weights.py runs/celeba64/last.pt --name celeba64 --machine "..."
 
-Writes src/inpaint/weights/NAME.pt and docs/samples_NAME.png (64 samples of the shipped fp16
-weights, z from seed 0) and prints the facts the model card quotes, as JSON.
+Writes src/inpaint/weights/NAME/ (the bundle of the run's G and D cast to fp16: one weights file,
+in fp16, for the ONNX graphs and for torch) and docs/samples_NAME.png (64 samples of the shipped
+weights, z from seed 0), and prints the facts the model card quotes, as JSON.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 
 import torch
 
+from inpaint.export.bundle import write_bundle
 from inpaint.train import checkpoint
 from inpaint.train.samples import sample_z, save_samples
 from inpaint.weights import HERE
@@ -42,14 +45,18 @@ def main() -> None:
             "wall_time_s": round(ck["wall_time"]), "lr": settings["lr"], "beta1": settings["beta1"],
             "seed": settings["seed"], "torch": str(torch.__version__),
             "source_checkpoint_sha256": hashlib.sha256(args.checkpoint.read_bytes()).hexdigest()}
-    out = HERE / f"{args.name}.pt"
-    checkpoint.save(out, checkpoint.to_weights(ck, torch.float16, meta))
+    out = HERE / args.name
+    with tempfile.TemporaryDirectory() as tmp:     # the weights file exists only to be exported
+        source = Path(tmp) / f"{args.name}.pt"
+        checkpoint.save(source, checkpoint.to_weights(ck, torch.float16, meta))
+        write_bundle(source, out, force=True)
 
     from inpaint.weights import load_shipped
     spec, g, _ = load_shipped(args.name)
     grid = REPO / "docs" / f"samples_{args.name}.png"
     save_samples(g, sample_z(64, spec.z_dim, SAMPLE_SEED), grid)
-    print(json.dumps({**meta, "weights": str(out.relative_to(REPO)), "bytes": out.stat().st_size,
+    print(json.dumps({**meta, "bundle": str(out.relative_to(REPO)),
+                      "bytes": sum(f.stat().st_size for f in out.iterdir()),
                       "samples": str(grid.relative_to(REPO))}, indent=2))
 
 

@@ -1,25 +1,63 @@
 """The model that ships in the package."""
+import hashlib
+import subprocess
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from inpaint.runtime.bundle import load_bundle
+from inpaint.train import checkpoint
 from inpaint.train.checkpoint import WEIGHTS_KIND
 from inpaint.train.samples import sample_z, save_samples
-from inpaint.weights import DEFAULT_MODEL, load_shipped, shipped_path
+from inpaint.weights import DEFAULT_MODEL, HERE, load_shipped, shipped_bundle, shipped_path
 from inpaint.errors import CheckpointError
 
-REPO_DOCS = shipped_path().parents[3] / "docs"
+REPO = HERE.parents[2]
+REPO_DOCS = REPO / "docs"
+MODEL_FILES_MAX = 25_000_000     # bytes: every model file in the package together
+MODEL_FILE_MAX = 20_000_000      # bytes: any one of them
 
 
-def test_shipped_weights_load_with_weights_only():
-    path = shipped_path()
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    assert payload["kind"] == WEIGHTS_KIND and payload["spec"]["resolution"] == 64
-    assert all(v.dtype == torch.float16 for v in payload["G"].values() if v.is_floating_point())
+def test_model_files_fit_the_budget():
+    """The tracked model files (graphs, weights, manifests: everything under weights/ but Python)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--", str(HERE)], cwd=REPO, capture_output=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout: the budget is on the tracked files")
+    files = [REPO / f for f in listed.stdout.decode().split("\0") if f and not f.endswith(".py")]
+    sizes = {f.relative_to(HERE).as_posix(): f.stat().st_size for f in files}
+    assert {"celeba64/weights.fp16.bin", "celeba64/generator.onnx", "framing.onnx"} <= set(sizes)
+    assert sum(sizes.values()) <= MODEL_FILES_MAX, sizes
+    assert max(sizes.values()) <= MODEL_FILE_MAX, sizes
+
+
+def test_shipped_model_reads_as_an_fp16_weights_file_and_saves_as_one(tmp_path):
+    """The bundle's weights file gives torch the fp16 state_dicts with the spec and the training
+    facts; written out, they load with torch.load(weights_only=True)."""
+    payload = checkpoint.load(shipped_path(), WEIGHTS_KIND)
+    assert payload["spec"].resolution == 64 and payload["encoder"]["width"] == 32
+    for part in ("G", "D", "E"):
+        assert all(v.dtype == torch.float16 for v in payload[part].values() if v.is_floating_point())
     meta = payload["meta"]
-    assert meta["steps"] > 0 and meta["wall_time_s"] > 0 and meta["machine"]
-    assert path.stat().st_size < 50 * 2**20
+    assert meta["steps"] == payload["step"] > 0 and meta["wall_time_s"] > 0 and meta["machine"]
+    checkpoint.save(tmp_path / "w.pt", {**payload, "spec": payload["spec"].to_dict()})
+    raw = torch.load(tmp_path / "w.pt", map_location="cpu", weights_only=True)
+    assert raw["kind"] == WEIGHTS_KIND and torch.equal(raw["G"]["net.0.weight"], payload["G"]["net.0.weight"])
+
+
+def test_shipped_weights_widen_to_the_fp32_file_the_graphs_were_exported_with():
+    """fp16 on disk, fp32 in the graphs: widening gives that file back byte for byte, and each
+    state_dict tensor is exactly the graphs' fp32 weight (the fp16 value, widened)."""
+    bundle = load_bundle(shipped_bundle())
+    assert bundle.weights_in_fp16 and not (bundle.root / "weights.bin").exists()
+    data = bundle.weights()
+    assert hashlib.sha256(data.tobytes()).hexdigest() == bundle.manifest["weights"]["sha256"]
+    stored = bundle.root / bundle.manifest["weights"]["stored"]["file"]
+    assert 2 * stored.stat().st_size == data.nbytes
+    w = bundle.manifest["model"]["tensors"]["G"]["net.0.weight"]
+    fp32 = np.frombuffer(data, np.float32, 100 * 512 * 16, w["offset"])
+    assert np.array_equal(fp32, bundle.model_tensors()["G"]["net.0.weight"].astype(np.float32).ravel())
 
 
 def test_unknown_shipped_model():

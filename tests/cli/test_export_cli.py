@@ -30,9 +30,14 @@ def test_bad_batch_sizes_and_missing_out(tiny_weights, tmp_path):
     assert r.exit_code == 2 and "--out" in r.stderr and not list(tmp_path.iterdir())
 
 
-def test_a_bundle_is_only_for_building_plans(tiny_bundle):
+def test_a_bundle_builds_its_plans_in_place_or_exports_anew_elsewhere(tiny_bundle, tmp_path):
     r = CliRunner().invoke(main, [str(tiny_bundle), "--fp16"])
-    assert r.exit_code == 2 and "already a bundle" in r.stderr
+    assert r.exit_code == 2 and "already a bundle" in r.stderr and "--out" in r.stderr
+    r = CliRunner().invoke(main, [str(tiny_bundle), "--out", str(tmp_path / "again")])
+    assert r.exit_code == 0, r.output
+    ours, source = (json.loads((b / "manifest.json").read_text()) for b in (tmp_path / "again", tiny_bundle))
+    assert ours["model"]["tensors"] == source["model"]["tensors"]
+    assert ours["weights"]["sha256"] == source["weights"]["sha256"]     # the same weights, byte for byte
 
 
 def test_fp16_export_logs_each_graph_and_its_error(tiny_weights, tmp_path):

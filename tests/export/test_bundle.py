@@ -41,6 +41,97 @@ def test_manifest_describes_graphs_and_weights_are_stored_once(bundle_dir, tiny_
     for g in m["graphs"].values():
         model = onnx.load(bundle_dir / g["file"], load_external_data=False)
         assert all(len(i.raw_data) < 1024 for i in model.graph.initializer)   # large ones are external
+        external = {i.name: {e.key: e.value for e in i.external_data} for i in model.graph.initializer
+                    if i.data_location == onnx.TensorProto.EXTERNAL}
+        assert {t["name"]: str(t["offset"]) for t in g["external"]} == {n: e["offset"] for n, e in external.items()}
+    assert "stored" not in m["weights"]     # random fp32 weights: not exact in fp16, so kept in fp32
+
+
+def test_torch_reads_a_bundle_as_the_weights_file_it_was_exported_from(bundle_dir, tiny_weights):
+    import torch
+
+    from inpaint.train import checkpoint
+    ours, source = checkpoint.load(bundle_dir, checkpoint.WEIGHTS_KIND), checkpoint.load(tiny_weights)
+    assert ours["spec"] == source["spec"] and ours["step"] == source["step"] and "E" not in ours
+    for part in ("G", "D"):
+        assert ours[part].keys() == source[part].keys()
+        for k, v in source[part].items():
+            assert ours[part][k].dtype == v.dtype and torch.equal(ours[part][k], v), (part, k)
+
+
+@pytest.fixture(scope="module")
+def half_stored(tiny_weights, tmp_path_factory):
+    """The tiny model shipped as fp16 weights (as the shipped model is) and exported as fp32 graphs."""
+    import torch
+
+    from inpaint.export.bundle import write_bundle
+    from inpaint.train import checkpoint
+    root = tmp_path_factory.mktemp("half")
+    payload = checkpoint.load(tiny_weights)
+    checkpoint.save(root / "tiny16.pt", checkpoint.to_weights({**payload, "spec": payload["spec"]}, torch.float16))
+    lines = []
+    write_bundle(root / "tiny16.pt", root / "bundle", log=lines.append)
+    return root / "tiny16.pt", root / "bundle", lines
+
+
+def test_fp16_weights_ship_in_fp16_and_widen_exactly_to_the_fp32_graphs(half_stored):
+    import hashlib
+
+    import onnx
+    weights, root, lines = half_stored
+    m = json.loads((root / "manifest.json").read_text())
+    assert m["precision"] == "fp32" and m["weights"]["stored"]["dtype"] == "float16"
+    assert sorted(p.name for p in root.glob("*.bin")) == ["weights.fp16.bin"]
+    assert any(line.startswith("weights stored in fp16") for line in lines)
+    bundle = load_bundle(root)
+    assert hashlib.sha256(bundle.weights().tobytes()).hexdigest() == m["weights"]["sha256"]
+    assert 2 * (root / "weights.fp16.bin").stat().st_size == bundle.weights().nbytes
+    model = onnx.load(root / "generator.onnx", load_external_data=False)
+    assert {i.data_type for i in model.graph.initializer} == {onnx.TensorProto.FLOAT}   # fp32 arithmetic
+
+
+@pytest.mark.parametrize("prior, lam, mu", [("joint", 0.003, 0.1), ("global", 1.0, 0.0)])
+def test_ort_engine_on_fp16_stored_weights_matches_torch(half_stored, prior, lam, mu):
+    weights, root, _ = half_stored
+    for ref in (TorchEngine.from_weights(weights), TorchEngine.from_weights(root)):
+        ort_e = OrtEngine(load_bundle(root), threads=1)
+        z = initial_z(5, 100, 3)
+        y = np.random.default_rng(3).uniform(-1, 1, (5, 3, 64, 64)).astype(np.float32)
+        p = make_problem(y, np.stack([make_mask("pattern", 64, i) for i in range(5)]), 32)
+        outs = []
+        for e in (ort_e, ref):
+            x = e.generator(z)
+            t = e.target_features(p.y * p.known, p.box) if mu else None
+            lp, lf, g_x = e.critic(x, p.known, p.box, t, prior, lam, mu)
+            outs.append((x, lp, lf, g_x, e.generator_vjp(g_x)))
+        for a, b in zip(*outs):
+            b = b.numpy() if hasattr(b, "numpy") else b
+            if np.abs(b).max() > 0:
+                assert _rel(a, b) < 1e-5
+
+
+def test_flipped_byte_in_the_fp16_weights_is_caught(half_stored, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(half_stored[1], bad)
+    data = bytearray((bad / "weights.fp16.bin").read_bytes())
+    data[len(data) // 3] ^= 0x01
+    (bad / "weights.fp16.bin").write_bytes(bytes(data))
+    with pytest.raises(BundleError, match="weights.fp16.bin does not match its sha256"):
+        load_bundle(bad)
+
+
+def test_a_bundle_without_torch_weights_says_what_to_use(bundle_dir, tmp_path):
+    from inpaint.errors import CheckpointError
+    from inpaint.train.checkpoint import load_models
+    old = tmp_path / "old"
+    shutil.copytree(bundle_dir, old)
+    m = json.loads((old / "manifest.json").read_text())
+    m["format"] = 1
+    del m["model"]
+    (old / "manifest.json").write_text(json.dumps(m))
+    assert load_bundle(old).spec.resolution == 64      # format 1 still runs on the graph runtimes
+    with pytest.raises(CheckpointError, match="holds no torch weights.*checkpoint it was exported from"):
+        load_models(old)
 
 
 @pytest.mark.parametrize("batch", [1, 16])
@@ -131,7 +222,7 @@ def test_fp16_bundle_has_half_weights_fp32_io_and_reports_its_error(fp16_bundle)
         assert 0 < max(m["fp16_error"][name].values()) < 1e-2, name
         assert any(line.startswith(f"fp16 error {name} ") for line in lines)
     from inpaint.weights import shipped_bundle
-    assert (out / "weights.bin").stat().st_size < 0.6 * (shipped_bundle() / "weights.bin").stat().st_size
+    assert (out / "weights.bin").stat().st_size < 0.6 * load_bundle(shipped_bundle()).weights().nbytes
 
 
 FP16_TOLERANCE = 2e-2   # norm-wise relative error of any fp16 graph output against fp32 torch

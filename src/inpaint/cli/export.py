@@ -23,16 +23,18 @@ from inpaint.cli.common import positive_ints, user_errors
               help="With --engine: one optimisation profile per size; batches up to the largest run.")
 @user_errors
 def main(checkpoint, out, force, fp16, engine, batch_sizes):
-    """Export CHECKPOINT (a training checkpoint or a weights file) as a bundle: the generator, its
-    vector-Jacobian product, the critics and the feature graph as ONNX with a dynamic batch axis,
-    their weights stored once in weights.bin, and manifest.json with shapes and sha256 hashes.
-    CHECKPOINT may also be an existing bundle, to build its TensorRT plans with --engine.
+    """Export CHECKPOINT (a training checkpoint, a weights file or a bundle) as a bundle: the
+    generator, its vector-Jacobian product, the critics and the feature graph as ONNX with a
+    dynamic batch axis, their weights and the torch state_dicts stored once in one weights file
+    (in fp16 where every value is exact in fp16, as for the shipped model), and manifest.json with
+    shapes and sha256 hashes. Given a bundle and --engine alone, builds its TensorRT plans.
 
     \b
     Examples:
       inpaint-export runs/celeba64/last.pt --out bundles/celeba64
       inpaint-export runs/celeba64/last.pt --out bundles/celeba64-fp16 --fp16 --engine
       inpaint-export bundles/celeba64 --engine --batch-sizes 1,16,256
+      inpaint-export src/inpaint/weights/celeba64 --out bundles/celeba64-fp16 --fp16
       inpaint-rt complete face.png mask.png -o filled.png --bundle bundles/celeba64
     """
     from inpaint.errors import InpaintError
@@ -42,10 +44,10 @@ def main(checkpoint, out, force, fp16, engine, batch_sizes):
     if engine:   # fail before a long export, not after it
         from inpaint.runtime.engines.trt import import_tensorrt
         import_tensorrt()
-    if (checkpoint / MANIFEST).is_file():
-        if not engine or fp16 or out not in (None, checkpoint):
+    if (checkpoint / MANIFEST).is_file() and out in (None, checkpoint):
+        if not engine or fp16:
             raise InpaintError(f"{checkpoint} is already a bundle: give --engine (alone) to build its "
-                               "TensorRT plans, or export a checkpoint file")
+                               "TensorRT plans, or --out DIR to export it anew")
         out = checkpoint
     else:
         if out is None:

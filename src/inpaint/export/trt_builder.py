@@ -7,11 +7,14 @@ with plans.json; a timing cache there makes rebuilds fast.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from inpaint.atomic import write_atomic
-from inpaint.runtime.bundle import load_bundle
+from inpaint.runtime.bundle import WEIGHTS_FILE, Bundle, load_bundle
 from inpaint.runtime.engines.trt_plans import (PLANS_META, input_shapes, plans_dir, plans_meta,
                                                profile_ranges)
 from inpaint.runtime.engines.trt import import_tensorrt
@@ -34,28 +37,44 @@ def build_plans(bundle_root: str | Path, batch_sizes: list[int], device: int = 0
     cache_path = out / TIMING_CACHE
     cache = builder.create_builder_config().create_timing_cache(
         cache_path.read_bytes() if cache_path.is_file() else b"")
-    for name in bundle.manifest["graphs"]:
-        t0 = time.perf_counter()
-        config = builder.create_builder_config()     # one per graph: profiles accumulate in a config
-        config.set_timing_cache(cache, False)        # shared: tactics timed once serve every graph
-        network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
-        parser = trt.OnnxParser(network, logger)
-        if not parser.parse_from_file(str(bundle.graph_path(name))):
-            errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-            raise RuntimeError(f"TensorRT cannot parse {bundle.graph_path(name)}: {errors}")
-        for lo, opt, hi in ranges:
-            profile = builder.create_optimization_profile()
-            low, best, high = (input_shapes(bundle.graph_io(name), b) for b in (lo, opt, hi))
-            for tensor in low:
-                profile.set_shape(tensor, low[tensor], best[tensor], high[tensor])
-            config.add_optimization_profile(profile)
-        plan = builder.build_serialized_network(network, config)
-        if plan is None:
-            raise RuntimeError(f"TensorRT could not build {name} (see its log above)")
-        path = out / f"{name}.plan"
-        write_atomic(path, lambda tmp: tmp.write_bytes(bytes(plan)))
-        log(f"built {name:26s} {time.perf_counter() - t0:6.1f} s  {path.stat().st_size / 2**20:6.1f} MB")
+    with _graphs_on_disk(bundle) as graphs:
+        for name in bundle.manifest["graphs"]:
+            t0 = time.perf_counter()
+            config = builder.create_builder_config()     # one per graph: profiles accumulate in a config
+            config.set_timing_cache(cache, False)        # shared: tactics timed once serve every graph
+            network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
+            parser = trt.OnnxParser(network, logger)
+            if not parser.parse_from_file(str(graphs / bundle.graph_path(name).name)):
+                errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+                raise RuntimeError(f"TensorRT cannot parse {bundle.graph_path(name)}: {errors}")
+            for lo, opt, hi in ranges:
+                profile = builder.create_optimization_profile()
+                low, best, high = (input_shapes(bundle.graph_io(name), b) for b in (lo, opt, hi))
+                for tensor in low:
+                    profile.set_shape(tensor, low[tensor], best[tensor], high[tensor])
+                config.add_optimization_profile(profile)
+            plan = builder.build_serialized_network(network, config)
+            if plan is None:
+                raise RuntimeError(f"TensorRT could not build {name} (see its log above)")
+            path = out / f"{name}.plan"
+            write_atomic(path, lambda tmp: tmp.write_bytes(bytes(plan)))
+            log(f"built {name:26s} {time.perf_counter() - t0:6.1f} s  {path.stat().st_size / 2**20:6.1f} MB")
     write_atomic(cache_path, lambda tmp: tmp.write_bytes(bytes(cache.serialize())))
     meta = plans_meta(bundle, gpu_name, capability, trt.__version__, batch_sizes)
     write_atomic(out / PLANS_META, lambda tmp: tmp.write_text(json.dumps(meta, indent=2)))
     return out
+
+
+@contextmanager
+def _graphs_on_disk(bundle: Bundle):
+    """A directory with the bundle's graphs beside the fp32 weights file they refer to, as
+    TensorRT's parser reads them: the bundle itself, or a temporary copy with the weights widened
+    where the bundle ships them in fp16."""
+    if not bundle.weights_in_fp16:
+        yield bundle.root
+        return
+    with tempfile.TemporaryDirectory(prefix="inpaint-trt-") as tmp:
+        for name in bundle.manifest["graphs"]:
+            shutil.copy(bundle.graph_path(name), tmp)
+        bundle.weights().tofile(Path(tmp) / WEIGHTS_FILE)
+        yield Path(tmp)

@@ -1,6 +1,8 @@
 """Checkpoints (to resume training) and weights files (to ship a model), both self-describing.
 
 Both are plain dicts of tensors and primitives, so they load with torch.load(weights_only=True).
+A bundle directory (inpaint-export) reads as the weights file it was exported from: the shipped
+model is one, its weights stored once for the ONNX graphs and for torch.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ ENCODER_CHECKPOINT_KIND = "inpaint-encoder-checkpoint"
 
 
 def sha256_path(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """sha256 of a checkpoint file, or of a bundle's manifest (which holds its files' hashes)."""
+    path = Path(path)
+    return hashlib.sha256((path / "manifest.json" if path.is_dir() else path).read_bytes()).hexdigest()
 
 
 def save(path: str | Path, payload: dict) -> None:
@@ -30,15 +34,18 @@ def save(path: str | Path, payload: dict) -> None:
 
 
 def load(path: str | Path, kind: str | None = None) -> dict:
-    """Load and validate a checkpoint or weights file; CheckpointError says what is wrong."""
+    """Load and validate a checkpoint, weights file or bundle; CheckpointError says what is wrong."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        payload = _from_bundle(path)
+    elif not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path} is not a readable inpaint checkpoint ({first})") from None
+    else:
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise CheckpointError(f"{path} is not a readable inpaint checkpoint ({first})") from None
     if not isinstance(payload, dict) or "format" not in payload or "kind" not in payload:
         raise CheckpointError(f"{path} is not an inpaint checkpoint (no format/kind fields)")
     if payload["format"] != CHECKPOINT_FORMAT:
@@ -48,6 +55,21 @@ def load(path: str | Path, kind: str | None = None) -> dict:
         raise CheckpointError(f"{path} is a {payload['kind']}, expected a {kind}")
     payload["spec"] = ModelSpec.from_dict(payload["spec"])
     return payload
+
+
+def _from_bundle(path: Path) -> dict:
+    """The weights file a bundle was exported from, rebuilt from its manifest and weights file."""
+    from inpaint.runtime.bundle import BundleError, load_bundle
+    try:
+        bundle = load_bundle(path)
+        parts = bundle.model_tensors()
+    except BundleError as e:
+        raise CheckpointError(str(e)) from None
+    model = bundle.manifest["model"]
+    return {"format": CHECKPOINT_FORMAT, "kind": WEIGHTS_KIND, "spec": bundle.manifest["spec"],
+            "step": model["step"], "meta": model["meta"],
+            **({"encoder": model["encoder"]} if "encoder" in model else {}),
+            **{part: {k: torch.from_numpy(v) for k, v in state.items()} for part, state in parts.items()}}
 
 
 def to_weights(checkpoint: dict, dtype: torch.dtype = torch.float16, meta: dict | None = None) -> dict:

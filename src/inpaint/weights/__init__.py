@@ -1,4 +1,5 @@
-"""Models that ship inside the package."""
+"""Models that ship inside the package, each as a bundle: the ONNX graphs and, from the same
+weights file, the torch state_dicts (fp16 G, D and E with their ModelSpec)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,15 +10,6 @@ DEFAULT_MODEL = "celeba64"
 HERE = Path(__file__).resolve().parent
 
 
-def shipped_path(name: str = DEFAULT_MODEL) -> Path:
-    """Path of a shipped weights file (fp16 G and D state_dicts with their ModelSpec)."""
-    path = HERE / f"{name}.pt"
-    if not path.is_file():
-        known = sorted(p.stem for p in HERE.glob("*.pt"))
-        raise CheckpointError(f"no shipped model named {name!r}; available: {', '.join(known) or 'none'}")
-    return path
-
-
 def shipped_bundle(name: str = DEFAULT_MODEL) -> Path:
     """Directory of a shipped bundle (the exported graphs of a shipped model)."""
     path = HERE / name
@@ -25,6 +17,13 @@ def shipped_bundle(name: str = DEFAULT_MODEL) -> Path:
         known = sorted(p.name for p in HERE.iterdir() if (p / "manifest.json").is_file())
         raise CheckpointError(f"no shipped bundle named {name!r}; available: {', '.join(known) or 'none'}")
     return path
+
+
+def shipped_path(name: str = DEFAULT_MODEL) -> Path:
+    """The shipped model as a weights source for torch: its bundle, which inpaint.train.checkpoint's
+    load, load_models and load_encoder (and so TorchEngine.from_weights, --weights) read like the
+    weights file it was exported from."""
+    return shipped_bundle(name)
 
 
 def load_shipped(name: str = DEFAULT_MODEL):

@@ -47,6 +47,7 @@ class OrtEngine(GraphEngine):
         self.device_id = device_id
         self.io_binding = self.device != "cpu" if io_binding is None else io_binding
         self._sessions: dict = {}
+        self._weights = None          # the widened weights file, where the bundle ships it in fp16
 
     def _options(self):
         options = self._ort.SessionOptions()
@@ -55,15 +56,32 @@ class OrtEngine(GraphEngine):
         options.add_session_config_entry("session.force_spinning_stop", "1")
         return options
 
+    def _weights_from_memory(self, name: str, options) -> list:
+        """Hand ONNX Runtime the graph's weights, widened from the fp16 file the bundle ships (the
+        fp32 file its external data names is not on disk); returns the values, to be kept alive
+        until the session is made (ONNX Runtime copies them then)."""
+        if self._weights is None:
+            self._weights = self.bundle.weights()
+        names, values = [], []
+        for t in self.bundle.graph_io(name)["external"]:
+            a = np.frombuffer(self._weights, t["dtype"], int(np.prod(t["shape"])), t["offset"])
+            names.append(t["name"])
+            values.append(self._ort.OrtValue.ortvalue_from_numpy(a.reshape(t["shape"])))
+        options.add_external_initializers(names, values)
+        return values
+
     def session(self, name: str):
         """The inference session of one bundle graph, made on first use."""
         if name not in self._sessions:
+            options = self._options()
+            weights = self._weights_from_memory(name, options) if self.bundle.weights_in_fp16 else []
             try:
                 self._sessions[name] = self._ort.InferenceSession(
-                    str(self.bundle.graph_path(name)), self._options(), providers=self.providers)
+                    str(self.bundle.graph_path(name)), options, providers=self.providers)
             except Exception as e:   # onnxruntime raises its own exception types for bad files
                 raise BundleError(f"onnxruntime cannot load {self.bundle.graph_path(name)} "
                                   f"({str(e).splitlines()[0]}); re-export the bundle") from None
+            del weights              # copied into the session
         return self._sessions[name]
 
     def _run(self, name: str, feeds: dict, keep: tuple[str, ...] = ()) -> list:
