@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import onnx
 import torch
 
+from inpaint.export.fold import fold_graph
 from inpaint.export.graphs import CriticGraph, FeaturesGraph, GeneratorGraph, GeneratorVJPGraph
 from inpaint.export.precision import HalfPrecision
 from inpaint.spec import ModelSpec
@@ -89,6 +91,8 @@ def export_graph(name: str, gdef: GraphDef, spec: ModelSpec, g, d, path: Path, f
         torch.onnx.export(module, args, str(path), dynamo=True, dynamic_shapes=dynamic,
                           external_data=False, input_names=list(gdef.inputs),
                           output_names=list(gdef.outputs), verbose=False,
-                          # no folding at export: folded copies (conv + batch norm) would defeat
-                          # storing each weight once; the runtimes fold at load time instead
+                          # no optimisation at export: folded copies (conv + batch norm) would
+                          # defeat storing each weight once; the runtimes fold at load time instead
                           optimize=False)
+    # the constants that involve no weight are folded, though: TensorRT needs some as initializers
+    onnx.save(fold_graph(onnx.load(path)), path)

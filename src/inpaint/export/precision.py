@@ -52,10 +52,12 @@ def fp16_errors(module: nn.Module, args: tuple[torch.Tensor, ...], path: Path,
     """
     import onnxruntime as ort
 
+    from inpaint.runtime.engines.ort import session_kwargs
     reference = module(*args)
     reference = [reference] if isinstance(reference, torch.Tensor) else list(reference)
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
+                                   **session_kwargs("fp16"))
     feeds = {n: a.detach().numpy() for n, a in zip(input_names, args)}
     return relative_errors([r.detach().numpy() for r in reference], session.run(None, feeds), output_names)
