@@ -2,12 +2,10 @@
 the CPU: host memory stands in for device memory and numpy for the kernels, so what is checked
 here is the loop itself, against optimise(); the kernels and the GPU engine have their own tests
 on GPU machines (test_device_search.py, tests/kernels)."""
-import ctypes
-
 import numpy as np
 import pytest
 
-import inpaint.runtime.cuda as cuda
+from host_cuda import view
 from inpaint.masks import importance_weights, make_mask
 from inpaint.runtime.cuda import DeviceArray, DeviceBuffer, Stream
 from inpaint.runtime.engines.torch import TorchEngine
@@ -15,44 +13,6 @@ from inpaint.runtime.ops import AdamState, CpuOps
 from inpaint.runtime.optimise import initial_z, optimise
 from inpaint.runtime.problem import make_problem
 from inpaint.spec import InpaintSettings
-
-
-class HostRuntime:
-    """The cudart calls of inpaint.runtime.cuda, on host memory."""
-
-    class cudaError_t:
-        cudaSuccess = 0
-
-    class cudaMemcpyKind:
-        cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice = 1, 2, 3
-
-    def __init__(self):
-        self.live = {}
-
-    def cudaStreamCreate(self):
-        return 0, 1
-
-    def cudaStreamSynchronize(self, handle):
-        return 0
-
-    def cudaMalloc(self, n):
-        block = np.full(n, 0xFF, np.uint8)          # poisoned: NaN as float32
-        self.live[block.ctypes.data] = block
-        return 0, block.ctypes.data
-
-    def cudaFree(self, pointer):
-        del self.live[pointer]
-        return 0
-
-    def cudaMemcpyAsync(self, dst, src, n, kind, stream):
-        ctypes.memmove(int(dst), int(src), n)
-        return 0
-
-
-def view(array: DeviceArray) -> np.ndarray:
-    """The numpy view of a DeviceArray's (host) memory."""
-    n = int(np.prod(array.shape)) * np.dtype(array.dtype).itemsize
-    return np.frombuffer((ctypes.c_byte * n).from_address(int(array.buffer)), array.dtype).reshape(array.shape)
 
 
 class HostOps:
@@ -142,13 +102,6 @@ class HostEngine:
             def destroy(self):
                 pass
         return Replay()
-
-
-@pytest.fixture
-def host_cuda(monkeypatch):
-    runtime = HostRuntime()
-    monkeypatch.setattr(cuda, "_cudart", lambda: runtime)
-    return runtime
 
 
 @pytest.fixture(scope="module")

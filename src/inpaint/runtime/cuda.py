@@ -2,9 +2,13 @@
 
 Every call returns an error code first; `check` turns a failure into an InpaintError naming the
 call, so a missing driver or an exhausted GPU reads as one line, not a traceback.
+
+Streams, buffers and graphs are released by their destroy()/free() methods, and by a finalizer
+where their owner drops them without (a handle is never leaked, nor released twice).
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 
@@ -34,6 +38,12 @@ def check(result, call: str):
     return values[0] if len(values) == 1 else tuple(values) or None
 
 
+def set_device(device: int = 0) -> None:
+    """Make `device` the calling thread's current device: streams, allocations, TensorRT's engines
+    and its builder all use the current device, whatever index a caller passes elsewhere."""
+    check(_cudart().cudaSetDevice(int(device)), f"cudaSetDevice({device})")
+
+
 def gpu(device: int = 0) -> tuple[str, tuple[int, int]]:
     """(name, compute capability) of a CUDA device."""
     rt = _cudart()
@@ -43,12 +53,21 @@ def gpu(device: int = 0) -> tuple[str, tuple[int, int]]:
 
 
 class Stream:
+    """A non-blocking stream on the current device: no implicit ordering with the legacy default
+    stream, so a capture on it is not invalidated by another library's work on that stream."""
+
     def __init__(self):
-        self._rt = _cudart()
-        self.handle = check(self._rt.cudaStreamCreate(), "cudaStreamCreate")
+        self._rt = rt = _cudart()
+        self.handle = check(rt.cudaStreamCreateWithFlags(rt.cudaStreamNonBlocking), "cudaStreamCreateWithFlags")
+        self._finalizer = weakref.finalize(self, rt.cudaStreamDestroy, self.handle)
 
     def synchronize(self) -> None:
         check(self._rt.cudaStreamSynchronize(self.handle), "cudaStreamSynchronize")
+
+    def destroy(self) -> None:
+        """Release the stream (work already enqueued on it still completes)."""
+        if self._finalizer.alive:
+            check(self._finalizer(), "cudaStreamDestroy")
 
     def __int__(self) -> int:
         return int(self.handle)
@@ -62,8 +81,9 @@ class Event:
     """A CUDA event: recorded on a stream, then timed against another (device time, not host)."""
 
     def __init__(self):
-        self._rt = _cudart()
-        self.handle = check(self._rt.cudaEventCreate(), "cudaEventCreate")
+        self._rt = rt = _cudart()
+        self.handle = check(rt.cudaEventCreate(), "cudaEventCreate")
+        self._finalizer = weakref.finalize(self, rt.cudaEventDestroy, self.handle)
 
     def record(self, stream: Stream) -> "Event":
         check(self._rt.cudaEventRecord(self.handle, stream.handle), "cudaEventRecord")
@@ -75,18 +95,18 @@ class Event:
         return float(check(self._rt.cudaEventElapsedTime(start.handle, self.handle), "cudaEventElapsedTime"))
 
     def destroy(self) -> None:
-        if self.handle is not None:
-            check(self._rt.cudaEventDestroy(self.handle), "cudaEventDestroy")
-            self.handle = None
+        if self._finalizer.alive:
+            check(self._finalizer(), "cudaEventDestroy")
 
 
 class DeviceBuffer:
     """nbytes of device memory; copies to and from contiguous numpy arrays on a stream."""
 
     def __init__(self, nbytes: int):
-        self._rt = _cudart()
+        self._rt = rt = _cudart()
         self.nbytes = int(nbytes)
-        self.ptr = check(self._rt.cudaMalloc(max(self.nbytes, 1)), "cudaMalloc")
+        self.ptr = check(rt.cudaMalloc(max(self.nbytes, 1)), "cudaMalloc")
+        self._finalizer = weakref.finalize(self, rt.cudaFree, self.ptr)
 
     def upload(self, array: np.ndarray, stream: Stream) -> None:
         array = np.ascontiguousarray(array)
@@ -112,9 +132,9 @@ class DeviceBuffer:
               "cudaMemcpyAsync")
 
     def free(self) -> None:
-        if self.ptr is not None:
-            check(self._rt.cudaFree(self.ptr), "cudaFree")
+        if self._finalizer.alive:
             self.ptr = None
+            check(self._finalizer(), "cudaFree")
 
     def __int__(self) -> int:
         return int(self.ptr)
@@ -154,6 +174,8 @@ class CudaGraph:
     """The work `enqueue` puts on a stream, recorded once (not run) and replayed by `launch`.
 
     Replays use the device addresses seen at capture: the buffers must stay where they were.
+    An exception from `enqueue` is the one raised: the capture is ended without a check (it
+    may have been invalidated by what went wrong) and whatever it recorded is destroyed.
     """
 
     def __init__(self, stream: Stream, enqueue: Callable[[], None]):
@@ -162,15 +184,25 @@ class CudaGraph:
               "cudaStreamBeginCapture")
         try:
             enqueue()
+        except BaseException:
+            # ending the capture is required to leave capture mode; its error (most likely the
+            # invalidation that enqueue's failure caused) would only hide the error raised here
+            err, graph = rt.cudaStreamEndCapture(stream.handle)
+            if err == rt.cudaError_t.cudaSuccess and graph is not None and int(graph):
+                rt.cudaGraphDestroy(graph)
+            raise
+        graph = check(rt.cudaStreamEndCapture(stream.handle), "cudaStreamEndCapture")
+        try:
+            self.exec = check(rt.cudaGraphInstantiate(graph, 0), "cudaGraphInstantiate")
         finally:
-            graph = check(rt.cudaStreamEndCapture(stream.handle), "cudaStreamEndCapture")
-        self.exec = check(rt.cudaGraphInstantiate(graph, 0), "cudaGraphInstantiate")
-        check(rt.cudaGraphDestroy(graph), "cudaGraphDestroy")
+            check(rt.cudaGraphDestroy(graph), "cudaGraphDestroy")
+        self._finalizer = weakref.finalize(self, rt.cudaGraphExecDestroy, self.exec)
 
     def launch(self, stream: Stream) -> None:
         check(self._rt.cudaGraphLaunch(self.exec, stream.handle), "cudaGraphLaunch")
 
     def destroy(self) -> None:
-        if self.exec is not None:
-            check(self._rt.cudaGraphExecDestroy(self.exec), "cudaGraphExecDestroy")
+        """Release the executable graph (a launch in flight still completes)."""
+        if self._finalizer.alive:
             self.exec = None
+            check(self._finalizer(), "cudaGraphExecDestroy")
