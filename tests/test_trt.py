@@ -52,6 +52,19 @@ def test_trt_engine_matches_onnx_runtime(built, batch):
         assert np.linalg.norm(a - b) <= 5e-3 * np.linalg.norm(b) + 1e-12
 
 
+def test_two_batch_sizes_in_turn_on_one_context_match_plain_runs(built):
+    """Batches 2, 3 and 4 share profile (2, 4, 4)'s context: each change of batch drops what was
+    recorded at the last one, and every run, recorded or replayed, gives the plain run's values."""
+    from inpaint.runtime.engines.trt import TrtEngine
+    bundle = load_bundle(built[0])
+    replayed, plain = TrtEngine(bundle), TrtEngine(bundle, cuda_graphs=False)
+    for batch in (4, 3, 4, 4, 3, 2, 3, 3):
+        z = initial_z(batch, 100, batch)
+        a, b = replayed.generator(z), plain.generator(z)
+        assert np.linalg.norm(a - b) <= 1e-4 * np.linalg.norm(b), batch
+    assert len(replayed._replays[("generator", 1)]) == 1         # only batch 3's, the last one's
+
+
 def test_batch_beyond_the_profiles_is_refused(built):
     from inpaint.runtime.engines.trt import TrtEngine
     with pytest.raises(BundleError, match="larger than the TensorRT plans allow"):
@@ -70,8 +83,11 @@ def test_cuda_graph_replays_match_plain_runs_and_keep_activations_on_the_device(
     p = make_problem(y, np.stack([make_mask("center", 64, i) for i in range(3)]), 32)
     settings = InpaintSettings(iterations=5, restarts=1, patience=100)
     a, b = optimise(replayed, CpuOps(), p, settings), optimise(plain, CpuOps(), p, settings)
-    np.testing.assert_array_equal(a.z, b.z)
-    assert replayed._replays and not plain._replays
+    # two engines, two sets of execution contexts: TensorRT does not promise the same bits across
+    # them (its tactics and reductions may differ), only the same results to rounding
+    assert np.abs(a.z - b.z).max() <= 1e-3
+    np.testing.assert_allclose(a.loss, b.loss, rtol=1e-3)
+    assert any(replayed._replays.values()) and not plain._replays
     assert all(isinstance(s, DeviceArray) for s in replayed._saved)
 
 

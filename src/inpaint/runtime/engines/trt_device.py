@@ -5,14 +5,17 @@ CudaOps kernels together, as one CUDA graph on its stream; so this engine enqueu
 never waits for the GPU, keeps every output on the device at addresses fixed per batch size, and
 leaves recording to the search (its TrtEngine records no per-graph CUDA graphs: captures do not
 nest). The critic's scalar weights and the unused targets of the critics without the consistency
-term are device arrays made once, before any capture.
+term are device arrays made once, before any capture. Where the capture fails, the iteration is
+enqueued eagerly instead, with a warning that says why.
 """
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import numpy as np
 
+from inpaint.errors import InpaintError
 from inpaint.runtime.bundle import Bundle
 from inpaint.runtime.cuda import CudaGraph, DeviceArray, Stream
 from inpaint.runtime.engines.graphs import critic_graph
@@ -30,6 +33,19 @@ class CapturedIteration:
 
     def destroy(self) -> None:
         self.graph.destroy()
+
+
+class EagerIteration:
+    """What stands in for a CapturedIteration whose capture failed: each launch enqueues anew."""
+
+    def __init__(self, enqueue: Callable[[], None]):
+        self.enqueue = enqueue
+
+    def launch(self) -> None:
+        self.enqueue()
+
+    def destroy(self) -> None:
+        pass
 
 
 class TrtDeviceEngine:
@@ -87,7 +103,12 @@ class TrtDeviceEngine:
                  "weights": weights}
         return tuple(self.trt._run(name, feeds, keep=self._outputs(name), sync=False))
 
-    def capture(self, enqueue: Callable[[], None]) -> CapturedIteration:
+    def capture(self, enqueue: Callable[[], None]) -> CapturedIteration | EagerIteration:
         """Record `enqueue`'s work on the stream as one CUDA graph (run it eagerly once first, so
-        that every buffer and constant exists)."""
-        return CapturedIteration(CudaGraph(self.stream, enqueue), self.stream)
+        that every buffer and constant exists); where recording fails, enqueue it on every launch."""
+        try:
+            return CapturedIteration(CudaGraph(self.stream, enqueue), self.stream)
+        except InpaintError as e:
+            warnings.warn(f"the search runs without a CUDA graph: recording its iteration failed ({e})",
+                          RuntimeWarning, stacklevel=2)
+            return EagerIteration(enqueue)

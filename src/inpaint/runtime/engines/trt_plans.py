@@ -98,3 +98,21 @@ def load_plans_meta(bundle: Bundle, gpu_name: str, trt_version: str) -> tuple[Pa
         if not (root / graphs[name]["plan"]).is_file():
             raise BundleError(f"{root / graphs[name]['plan']} is missing; {rebuild}")
     return root, meta
+
+
+def check_profiles(engine, graph_io: dict, ranges: list[tuple[int, int, int]], path: Path) -> None:
+    """Check a deserialised plan (a tensorrt.ICudaEngine, or anything with its
+    num_optimization_profiles and get_tensor_profile_shape) against plans.json's profiles: a plan
+    from another build than its record would run with batch ranges nobody checked."""
+    rebuild = "rebuild the plans with inpaint-export --engine"
+    if engine.num_optimization_profiles != len(ranges):
+        raise BundleError(f"{path} has {engine.num_optimization_profiles} optimisation profiles, its "
+                          f"{PLANS_META} says {len(ranges)}; {rebuild}")
+    for profile, batches in enumerate(ranges):
+        expected = [input_shapes(graph_io, b) for b in batches]         # min, opt, max
+        for tensor in expected[0]:
+            got = tuple(tuple(int(d) for d in dims) for dims in engine.get_tensor_profile_shape(tensor, profile))
+            want = tuple(shapes[tensor] for shapes in expected)
+            if got != want:
+                raise BundleError(f"{path}: profile {profile} of input {tensor} is (min, opt, max) {got}, "
+                                  f"its {PLANS_META} says {want}; {rebuild}")
