@@ -7,13 +7,13 @@ with plans.json; a timing cache there makes rebuilds fast.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from inpaint.atomic import write_atomic
 from inpaint.runtime.bundle import WEIGHTS_FILE, Bundle, load_bundle
 from inpaint.runtime.engines.trt_plans import (PLANS_META, input_shapes, plans_dir, plans_meta,
                                                profile_ranges)
@@ -23,21 +23,29 @@ TIMING_CACHE = "timing.cache"
 
 
 def build_plans(bundle_root: str | Path, batch_sizes: list[int], device: int = 0, log=print) -> Path:
-    """Build a plan for every graph of the bundle for this GPU; returns the plans directory."""
+    """Build a plan for every graph of the bundle for CUDA device `device`; returns the plans directory.
+
+    The plans are built in a temporary directory beside it and replace the old ones (plans.json
+    included) only once all of them are built: a build that fails midway leaves what was there.
+    """
     trt = import_tensorrt()
     from inpaint.runtime import cuda
 
     bundle = load_bundle(bundle_root)
+    cuda.set_device(device)                  # the builder and its timing run on the current device
     gpu_name, capability = cuda.gpu(device)
     out = plans_dir(bundle.root, gpu_name, trt.__version__)
-    out.mkdir(parents=True, exist_ok=True)
     ranges = profile_ranges(batch_sizes)
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    cache_path = out / TIMING_CACHE
+    old_cache = out / TIMING_CACHE
     cache = builder.create_builder_config().create_timing_cache(
-        cache_path.read_bytes() if cache_path.is_file() else b"")
-    with _graphs_on_disk(bundle) as graphs:
+        old_cache.read_bytes() if old_cache.is_file() else b"")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _graphs_on_disk(bundle) as graphs, tempfile.TemporaryDirectory(prefix=f".tmp-{out.name}.",
+                                                                        dir=out.parent) as tmp:
+        new = Path(tmp) / "plans"
+        new.mkdir()
         for name in bundle.manifest["graphs"]:
             t0 = time.perf_counter()
             config = builder.create_builder_config()     # one per graph: profiles accumulate in a config
@@ -56,13 +64,22 @@ def build_plans(bundle_root: str | Path, batch_sizes: list[int], device: int = 0
             plan = builder.build_serialized_network(network, config)
             if plan is None:
                 raise RuntimeError(f"TensorRT could not build {name} (see its log above)")
-            path = out / f"{name}.plan"
-            write_atomic(path, lambda tmp: tmp.write_bytes(bytes(plan)))
+            path = new / f"{name}.plan"
+            path.write_bytes(bytes(plan))
             log(f"built {name:26s} {time.perf_counter() - t0:6.1f} s  {path.stat().st_size / 2**20:6.1f} MB")
-    write_atomic(cache_path, lambda tmp: tmp.write_bytes(bytes(cache.serialize())))
-    meta = plans_meta(bundle, gpu_name, capability, trt.__version__, batch_sizes)
-    write_atomic(out / PLANS_META, lambda tmp: tmp.write_text(json.dumps(meta, indent=2)))
+        (new / TIMING_CACHE).write_bytes(bytes(cache.serialize()))
+        meta = plans_meta(bundle, gpu_name, capability, trt.__version__, batch_sizes)
+        (new / PLANS_META).write_text(json.dumps(meta, indent=2))
+        _replace_dir(new, out, Path(tmp) / "old")
     return out
+
+
+def _replace_dir(new: Path, target: Path, trash: Path) -> None:
+    """Put directory `new` where `target` is: the old one is moved aside first (a directory cannot
+    be renamed over a full one), so a reader sees the old plans, none, or the new ones complete."""
+    if target.exists():
+        os.replace(target, trash)
+    os.replace(new, target)
 
 
 @contextmanager
