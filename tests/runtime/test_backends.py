@@ -27,3 +27,13 @@ def test_ort_completion_matches_torch_completion(tiny_weights, tiny_bundle):
     for ca, cb in zip(a, b):
         assert ca.report["iterations"] == cb.report["iterations"] == 20
         np.testing.assert_allclose(ca.report["loss"], cb.report["loss"], rtol=1e-4)
+
+
+def test_the_ort_cuda_provider_runs_on_the_device_its_outputs_are_bound_on(tiny_bundle):
+    from inpaint.runtime.bundle import load_bundle
+    from inpaint.runtime.engines.ort import OrtEngine
+    bundle = load_bundle(tiny_bundle)
+    engine = OrtEngine(bundle, providers=["CUDAExecutionProvider", "CPUExecutionProvider"], device_id=2)
+    assert engine.session_providers() == [("CUDAExecutionProvider", {"device_id": "2"}), "CPUExecutionProvider"]
+    assert (engine.device, engine.device_id, engine.io_binding) == ("cuda", 2, True)
+    assert OrtEngine(bundle).session_providers() == ["CPUExecutionProvider"]

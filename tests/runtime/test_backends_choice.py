@@ -1,4 +1,5 @@
 """--backend auto and its explicit forms, with what is installed and built faked."""
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ def machine(monkeypatch):
     state = {"modules": {"onnxruntime"}, "providers": ("CPUExecutionProvider",), "plans": False}
     monkeypatch.setattr(backends, "_installed", lambda m: m in state["modules"])
     monkeypatch.setattr(backends, "ort_providers", lambda: state["providers"])
-    monkeypatch.setattr(backends, "trt_ready", lambda root: "" if state["plans"] and "tensorrt" in
+    monkeypatch.setattr(backends, "trt_ready", lambda root, device=0: "" if state["plans"] and "tensorrt" in
                         state["modules"] else "bundle has no TensorRT plans for GPU X; build them with "
                         "inpaint-export ... --engine")
     return state
@@ -83,3 +84,29 @@ def test_trt_ready_without_tensorrt_names_it():
     if backends._installed("tensorrt"):
         pytest.skip("tensorrt is installed here")
     assert "not installed" in backends.trt_ready(B)
+
+
+@pytest.mark.parametrize("error", [
+    'OSError("libnvinfer.so.10: cannot open shared object file: No such file or directory")',
+    'ImportError("libnvinfer_plugin.so.10: cannot open shared object file")',
+])
+def test_auto_passes_over_a_tensorrt_that_does_not_load_and_says_why(monkeypatch, tmp_path, error):
+    """A tensorrt package without its libraries raises on import: auto goes on to the next
+    backend with the reason, and --backend trt says it."""
+    (tmp_path / "tensorrt").mkdir()
+    (tmp_path / "tensorrt" / "__init__.py").write_text(f"raise {error}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "tensorrt", raising=False)
+    monkeypatch.setattr(backends, "_installed", lambda m: m in ("tensorrt", "cuda", "onnxruntime"))
+    monkeypatch.setattr(backends, "ort_providers", lambda: ("CPUExecutionProvider",))
+    choice = backends.choose("auto", None, B, None)
+    assert choice.backend == "ort" and choice.providers == ("CPUExecutionProvider",)
+    assert choice.note.startswith("not using TensorRT: tensorrt does not load") and "libnvinfer" in choice.note
+    with pytest.raises(InpaintError, match="tensorrt does not load .*libnvinfer.*--backend ort"):
+        backends.choose("trt", None, B, None)
+
+
+def test_device_index():
+    assert [backends.device_index(d) for d in (None, "cpu", "cuda", "cuda:0", "cuda:3")] == [0, 0, 0, 0, 3]
+    with pytest.raises(InpaintError, match="use cpu, cuda or cuda:N"):
+        backends.device_index("cuda:x")

@@ -211,7 +211,7 @@ def _where(engine, device) -> str:
 
 
 def _inpainter(backend, bundle, weights, device, settings, quiet=False):
-    from inpaint.runtime.backends import choose
+    from inpaint.runtime.backends import choose, device_index
     from inpaint.runtime.complete import Inpainter
     from inpaint.weights import shipped_bundle
     if bundle is not None and weights is not None:
@@ -222,16 +222,17 @@ def _inpainter(backend, bundle, weights, device, settings, quiet=False):
     if choice.note and not quiet:
         click.echo(f"note: {choice.note}", err=True)
     if choice.backend in ("trt", "ort"):
-        return Inpainter.from_bundle(bundle, settings, backend=choice.backend, providers=choice.providers)
+        return Inpainter.from_bundle(bundle, settings, backend=choice.backend, providers=choice.providers,
+                                     device=device_index(device))
     if choice.backend == "gpu":
         import torch
         if not torch.cuda.is_available():
             raise InpaintError("--backend gpu asked for, but torch sees no CUDA GPU; use --backend ort")
         from inpaint.runtime.backends import trt_ready
         from inpaint.runtime.gpu import gpu_inpainter
-        index = int(device.split(":")[1]) if device and ":" in device else 0
+        index = device_index(device)
         root = Path(bundle) if bundle else shipped_bundle()
-        engine = "trt" if weights is None and not trt_ready(root) else "torch"   # TensorRT where it can run
+        engine = "trt" if weights is None and not trt_ready(root, index) else "torch"   # TensorRT where it can run
         return gpu_inpainter(weights, settings, index, engine, root)
     try:
         import torch

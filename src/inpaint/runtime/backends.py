@@ -37,20 +37,31 @@ def ort_providers() -> tuple[str, ...]:
     return tuple(p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available)
 
 
-def trt_ready(bundle_root: Path) -> str:
-    """'' when TensorRT can run this bundle here, else the reason it cannot."""
+def trt_ready(bundle_root: Path, device: int = 0) -> str:
+    """'' when TensorRT can run this bundle on this CUDA device, else the reason it cannot (a
+    tensorrt that does not import, for one: its libraries missing raise OSError or ImportError)."""
     if not (_installed("tensorrt") and _installed("cuda")):
         return "tensorrt or cuda-python is not installed"
     try:
-        import tensorrt
-
         from inpaint.runtime import cuda
         from inpaint.runtime.bundle import load_bundle
+        from inpaint.runtime.engines.trt import import_tensorrt
         from inpaint.runtime.engines.trt_plans import load_plans_meta
-        load_plans_meta(load_bundle(bundle_root, verify=False), cuda.gpu()[0], tensorrt.__version__)
+        tensorrt = import_tensorrt()
+        load_plans_meta(load_bundle(bundle_root, verify=False), cuda.gpu(device)[0], tensorrt.__version__)
     except InpaintError as e:
         return str(e)
     return ""
+
+
+def device_index(device: str | None) -> int:
+    """The CUDA device index of a --device value: 'cuda:1' -> 1; 'cuda', 'cpu' or None -> 0."""
+    _, _, index = (device or "").partition(":")
+    if not index:
+        return 0
+    if not index.isdigit():
+        raise InpaintError(f"--device {device!r} is not a device; use cpu, cuda or cuda:N")
+    return int(index)
 
 
 def choose(backend: str, device: str | None, bundle_root: Path, weights: Path | None) -> Choice:
@@ -78,7 +89,7 @@ def choose(backend: str, device: str | None, bundle_root: Path, weights: Path | 
         has_ort = _installed("onnxruntime")
         if cpu_only:
             return Choice("ort", ("CPUExecutionProvider",)) if has_ort else Choice("torch")
-        reason = trt_ready(bundle_root)
+        reason = trt_ready(bundle_root, device_index(device))
         if not reason:
             return Choice("trt")
         note = f"not using TensorRT: {reason}" if _installed("tensorrt") else ""
@@ -92,7 +103,7 @@ def choose(backend: str, device: str | None, bundle_root: Path, weights: Path | 
     if backend == "trt":
         if cpu_only:
             raise InpaintError("--backend trt runs on a GPU; drop --device cpu or use --backend ort")
-        reason = trt_ready(bundle_root)
+        reason = trt_ready(bundle_root, device_index(device))
         if reason:
             raise InpaintError(reason if "inpaint-export" in reason else
                                f"--backend trt cannot run: {reason}; use --backend ort")

@@ -82,17 +82,19 @@ class Inpainter:
 
     @classmethod
     def from_bundle(cls, path=None, settings: InpaintSettings = InpaintSettings(), threads: int | None = None,
-                    backend: str = "ort", providers: tuple[str, ...] | None = None):
+                    backend: str = "ort", providers: tuple[str, ...] | None = None, device: int = 0):
         """An Inpainter on a bundle (default: the shipped one): ONNX Runtime (with `providers`,
-        default the CPU) or TensorRT (backend "trt", the plans for this GPU)."""
+        default the CPU) or TensorRT (backend "trt", the plans for this GPU); `device` is the
+        CUDA device either uses where it runs on one."""
         from inpaint.runtime.bundle import load_bundle
         from inpaint.weights import shipped_bundle
         bundle = load_bundle(path or shipped_bundle())
         if backend == "trt":
             from inpaint.runtime.engines.trt import TrtEngine
-            return cls(TrtEngine(bundle), settings=settings)
+            return cls(TrtEngine(bundle, device), settings=settings)
         from inpaint.runtime.engines.ort import OrtEngine
-        return cls(OrtEngine(bundle, threads, list(providers) if providers else None), settings=settings)
+        return cls(OrtEngine(bundle, threads, list(providers) if providers else None, device_id=device),
+                   settings=settings)
 
     def complete(self, picture: Picture, hole: np.ndarray, on_step: Callable | None = None,
                  framing: str | Box | Framing = "auto") -> Completion:

@@ -72,7 +72,9 @@ def gpu_inpainter(weights: str | Path | None = None, settings: InpaintSettings =
     """An Inpainter on the GPU runtime: the networks on TensorRT (engine "trt", the bundle's plans)
     or eager PyTorch (engine "torch", a weights file); default: the shipped model."""
     from inpaint.runtime.complete import Inpainter
+    from inpaint.runtime.cuda import set_device
     from inpaint.runtime.ops.cuda_ops import CudaOps
+    set_device(device)       # the stream belongs to the device current when it is made
     stream = Stream()
     ops = CudaOps(stream, device_id=device)
     return Inpainter(device_engine(engine, stream, weights, bundle, device), GpuOps(ops), settings,

@@ -17,7 +17,7 @@ from inpaint.runtime.engines.graphs import GraphEngine
 
 # ONNX Runtime folds a batch norm into the convolution before it where the convolution's bias is
 # an initializer (every exported graph's is: export/fold.py); in an fp16 graph it rounds the
-# folded weights to fp16 once more, which took the critics' fp16 error from 4e-4 to 2e-2.
+# folded weights to fp16 once more, which took critic_global's fp16 error from 4e-4 to 4e-2.
 FP16_DISABLED_OPTIMIZERS = ("ConvBNFusion",)
 
 
@@ -60,6 +60,12 @@ class OrtEngine(GraphEngine):
         self._sessions: dict = {}
         self._weights = None          # the widened weights file, where the bundle ships it in fp16
 
+    def session_providers(self) -> list:
+        """The providers as InferenceSession takes them: the CUDA provider on device_id, the very
+        device whose memory the IOBinding binds outputs on."""
+        return [(p, {"device_id": str(self.device_id)}) if p == "CUDAExecutionProvider" else p
+                for p in self.providers]
+
     def _options(self):
         options = self._ort.SessionOptions()
         options.log_severity_level = 3     # errors only: its graph-optimiser notes are not for users
@@ -88,7 +94,7 @@ class OrtEngine(GraphEngine):
             weights = self._weights_from_memory(name, options) if self.bundle.weights_in_fp16 else []
             try:
                 self._sessions[name] = self._ort.InferenceSession(
-                    str(self.bundle.graph_path(name)), options, providers=self.providers,
+                    str(self.bundle.graph_path(name)), options, providers=self.session_providers(),
                     **session_kwargs(self.bundle.manifest.get("precision", "fp32")))
             except Exception as e:   # onnxruntime raises its own exception types for bad files
                 raise BundleError(f"onnxruntime cannot load {self.bundle.graph_path(name)} "
