@@ -84,10 +84,9 @@ class CudaOps:
     name = "cuda"
 
     def __init__(self, stream: Stream, *, device_id: int = 0, poison: bool = False):
-        core = build.cuda_core()
-        device = core.Device(device_id)
-        device.set_current()  # the primary context, which inpaint.runtime.cuda's allocations use
-        self._core = core
+        """stream: made on device `device_id` (select it first: inpaint.runtime.cuda.set_device)."""
+        device = build.device(device_id)  # current: the primary context, which our allocations use
+        self._core = build.cuda_core()
         self.stream = stream
         self.poison = poison
         # cuda.core's view of our stream, made once: launches inside a graph capture then make
@@ -97,8 +96,7 @@ class CudaOps:
         self._kernels = {}
         self._configs = {}  # (grid, block) -> LaunchConfig: the SOR loop launches the same ones
         for source, names in KERNELS.items():
-            module = build.load(source, arch)
-            self._kernels.update({name: module.kernel(name) for name in names})
+            self._kernels.update(build.load(source, arch, names).kernels)
 
     # -- plumbing -------------------------------------------------------------------------
     def _launch(self, kernel: str, grid, block: int, *args) -> None:
