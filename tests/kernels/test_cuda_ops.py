@@ -22,7 +22,7 @@ from inpaint.masks import center_mask, importance_weights, pattern_mask, random_
 from inpaint.runtime.blend import poisson_blend  # noqa: E402
 from inpaint.runtime.cuda import CudaGraph, DeviceArray  # noqa: E402
 from inpaint.runtime.ops import AdamState, CpuOps  # noqa: E402
-from inpaint.runtime.ops.cuda_ops import CudaAdamState, CudaOps  # noqa: E402
+from inpaint.runtime.ops.cuda_ops import MAX_GRID_Y, CudaAdamState, CudaOps  # noqa: E402
 
 RTOL = 1e-5
 
@@ -68,6 +68,7 @@ def test_importance_weights_match_masks(ops, stream, shape, window):
     assert weights.shape == (shape[0], 1, *shape[1:])
     assert_close(weights.to_host(stream)[:, 0], importance_weights(known, window))
     weights.buffer.free()
+
 
 
 def test_importance_weights_reject_an_even_window(ops, stream):
@@ -123,6 +124,7 @@ def test_adam_steps_match_cpu_and_count_on_the_device(ops, stream, shape):
         assert_close(state_dev.m.to_host(stream), state.m)
         assert_close(state_dev.v.to_host(stream), state.v)
     assert np.isclose(np.abs(z), 1).any()          # some coordinates were clipped
+
 
 
 def test_adam_replays_from_a_cuda_graph(ops, stream):
@@ -218,6 +220,24 @@ def test_blend_at_full_resolution_with_a_blob_mask(ops, stream):
     known = pattern_mask(w, rng)[None, :h, :w].astype(np.float32)
     check_blend(ops, stream, source, target, known)
 
+
+
+def test_blend_runs_past_the_grid_limit_of_65535_images(ops, stream):
+    """gridDim.y is at most 65535: images from there on are served by the block rows again."""
+    rng = np.random.default_rng(5)
+    batch, distinct = MAX_GRID_Y + 2, 3
+    source, target = smooth_images(rng, distinct, 1, 6, 5), smooth_images(rng, distinct, 1, 6, 5)
+    known = np.ones((6, 5), np.float32)
+    known[2:4, 1:4] = 0
+    pick = np.arange(batch) % distinct
+    result, _, residual = ops.blend(upload(source[pick], stream), upload(target[pick], stream),
+                                    upload(np.broadcast_to(known, (batch, 6, 5)).copy(), stream))
+    out = result.to_host(stream)
+    result.buffer.free()
+    assert residual.shape == (batch,) and np.isfinite(out).all() and (residual <= 1e-5).all()
+    for b in (0, 1, batch - 2, batch - 1):
+        exact = poisson_blend(source[pick[b], 0], target[pick[b], 0], known > 0.5)
+        np.testing.assert_allclose(out[b, 0], exact, atol=1e-3)
 
 def test_blend_all_known_is_the_target_and_no_known_pixel_raises(ops, stream):
     rng = np.random.default_rng(4)

@@ -11,14 +11,16 @@
 //   poisson_clear     zero B unsigned ints (the max accumulators below).
 //   poisson_init      f = target on known pixels, source in the hole; guide; and the image's
 //                     scale, max(|target| on known pixels, |source|), which the host's
-//                     tolerance is relative to. gridDim (blocks per image, B).
+//                     tolerance is relative to. gridDim (blocks per image, min(B, 65535)).
 //   poisson_omega     per image: the SOR factor, and the number of known pixels (0 = singular).
 //                     gridDim B.
 //   poisson_sweep     half a sweep: the hole pixels of one colour ((y + x) % 2). Their
 //                     neighbours all have the other colour, so every thread updates in place.
 //                     One thread per pixel of that colour, 1-D.
 //   poisson_residual  max over the image of |(guide_p + sum_q f_q) / n_p - f_p|, the change a
-//                     Jacobi step would make. gridDim (blocks per image, B).
+//                     Jacobi step would make. gridDim (blocks per image, min(B, 65535)).
+// gridDim.y is at most 65535, so the kernels laid out per image loop over the images
+// blockIdx.y, blockIdx.y + gridDim.y, ... : every batch size runs.
 // Maxima are kept as float bits in unsigned ints: for floats >= 0 the bit patterns order as the
 // values, so atomicMax gives the max in any block order (deterministic), and a NaN, whose bits
 // exceed those of +inf, wins and reaches the host. blockDim is POISSON_BLOCK throughout,
@@ -32,6 +34,7 @@ __device__ __forceinline__ bool is_known(float k) { return k > 0.5f; }
 __device__ void block_max_into(unsigned int* out, unsigned int value)
 {
     __shared__ unsigned int partial[POISSON_BLOCK];
+    __syncthreads();  // the block's previous image may still be reading partial
     partial[threadIdx.x] = value;
     __syncthreads();
     for (int half = POISSON_BLOCK / 2; half > 0; half >>= 1) {
@@ -50,38 +53,40 @@ extern "C" __global__ void poisson_clear(unsigned int* __restrict__ bits, int co
 extern "C" __global__ void __launch_bounds__(POISSON_BLOCK)
 poisson_init(const float* __restrict__ source, const float* __restrict__ target,
              const float* __restrict__ known, float* __restrict__ f, float* __restrict__ guide,
-             unsigned int* __restrict__ scale_bits, int channels, int height, int width)
+             unsigned int* __restrict__ scale_bits, int batch, int channels, int height, int width)
 {
     const int plane = height * width;
     const int n = channels * plane;
-    const size_t offset = (size_t)blockIdx.y * n;
-    const float* s = source + offset;
-    const float* t = target + offset;
-    const float* k = known + (size_t)blockIdx.y * plane;
-    float* fb = f + offset;
-    float* gb = guide + offset;
+    for (int b = blockIdx.y; b < batch; b += gridDim.y) {
+        const size_t offset = (size_t)b * n;
+        const float* s = source + offset;
+        const float* t = target + offset;
+        const float* k = known + (size_t)b * plane;
+        float* fb = f + offset;
+        float* gb = guide + offset;
 
-    unsigned int largest = 0u;
-    for (int i = blockIdx.x * POISSON_BLOCK + threadIdx.x; i < n; i += gridDim.x * POISSON_BLOCK) {
-        const int p = i % plane;
-        const float sp = s[i];
-        largest = max(largest, __float_as_uint(fabsf(sp)));
-        if (is_known(k[p])) {
-            fb[i] = t[i];
-            gb[i] = 0.0f;
-            largest = max(largest, __float_as_uint(fabsf(t[i])));
-            continue;
+        unsigned int largest = 0u;
+        for (int i = blockIdx.x * POISSON_BLOCK + threadIdx.x; i < n; i += gridDim.x * POISSON_BLOCK) {
+            const int p = i % plane;
+            const float sp = s[i];
+            largest = max(largest, __float_as_uint(fabsf(sp)));
+            if (is_known(k[p])) {
+                fb[i] = t[i];
+                gb[i] = 0.0f;
+                largest = max(largest, __float_as_uint(fabsf(t[i])));
+                continue;
+            }
+            const int y = p / width, x = p - y * width;
+            float g = 0.0f;
+            if (y > 0) g += sp - s[i - width];
+            if (y < height - 1) g += sp - s[i + width];
+            if (x > 0) g += sp - s[i - 1];
+            if (x < width - 1) g += sp - s[i + 1];
+            fb[i] = sp;
+            gb[i] = g;
         }
-        const int y = p / width, x = p - y * width;
-        float g = 0.0f;
-        if (y > 0) g += sp - s[i - width];
-        if (y < height - 1) g += sp - s[i + width];
-        if (x > 0) g += sp - s[i - 1];
-        if (x < width - 1) g += sp - s[i + 1];
-        fb[i] = sp;
-        gb[i] = g;
+        block_max_into(scale_bits + b, largest);
     }
-    block_max_into(scale_bits + blockIdx.y, largest);
 }
 
 // The longest run of hole pixels along one line (a row or a column), as the length of the
@@ -177,27 +182,29 @@ extern "C" __global__ void poisson_sweep(float* __restrict__ f, const float* __r
 extern "C" __global__ void __launch_bounds__(POISSON_BLOCK)
 poisson_residual(const float* __restrict__ f, const float* __restrict__ guide,
                  const float* __restrict__ known, unsigned int* __restrict__ residual_bits,
-                 int channels, int height, int width)
+                 int batch, int channels, int height, int width)
 {
     const int plane = height * width;
     const int n = channels * plane;
-    const size_t offset = (size_t)blockIdx.y * n;
-    const float* fb = f + offset;
-    const float* gb = guide + offset;
-    const float* k = known + (size_t)blockIdx.y * plane;
+    for (int b = blockIdx.y; b < batch; b += gridDim.y) {
+        const size_t offset = (size_t)b * n;
+        const float* fb = f + offset;
+        const float* gb = guide + offset;
+        const float* k = known + (size_t)b * plane;
 
-    unsigned int worst = 0u;
-    for (int i = blockIdx.x * POISSON_BLOCK + threadIdx.x; i < n; i += gridDim.x * POISSON_BLOCK) {
-        const int p = i % plane;
-        if (is_known(k[p])) continue;
-        const int y = p / width, x = p - y * width;
-        float sum = gb[i];
-        int count = 0;
-        if (y > 0) { sum += fb[i - width]; ++count; }
-        if (y < height - 1) { sum += fb[i + width]; ++count; }
-        if (x > 0) { sum += fb[i - 1]; ++count; }
-        if (x < width - 1) { sum += fb[i + 1]; ++count; }
-        worst = max(worst, __float_as_uint(fabsf(sum / (float)count - fb[i])));
+        unsigned int worst = 0u;
+        for (int i = blockIdx.x * POISSON_BLOCK + threadIdx.x; i < n; i += gridDim.x * POISSON_BLOCK) {
+            const int p = i % plane;
+            if (is_known(k[p])) continue;
+            const int y = p / width, x = p - y * width;
+            float sum = gb[i];
+            int count = 0;
+            if (y > 0) { sum += fb[i - width]; ++count; }
+            if (y < height - 1) { sum += fb[i + width]; ++count; }
+            if (x > 0) { sum += fb[i - 1]; ++count; }
+            if (x < width - 1) { sum += fb[i + 1]; ++count; }
+            worst = max(worst, __float_as_uint(fabsf(sum / (float)count - fb[i])));
+        }
+        block_max_into(residual_bits + b, worst);
     }
-    block_max_into(residual_bits + blockIdx.y, worst);
 }

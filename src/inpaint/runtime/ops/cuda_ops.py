@@ -20,6 +20,7 @@ BLOCK = 256              # threads per block of the one-thread-per-element kerne
 CONTEXTUAL_BLOCK = 256   # = CONTEXTUAL_BLOCK in contextual.cu, the size of its reduction tree
 POISSON_BLOCK = 256      # = POISSON_BLOCK in poisson.cu
 POISSON_BLOCKS_PER_IMAGE = 512  # at most; enough to fill the GPU at full resolution
+MAX_GRID_Y = 65535       # CUDA's limit on gridDim.y; poisson.cu loops over the images past it
 TRACK_BLOCK = 256        # = TRACK_BLOCK in track.cu: one block, a warp per row
 KERNELS = {  # .cu file -> the kernels in it
     "importance_weights": ("importance_weights",),
@@ -39,6 +40,12 @@ def _expect(array: DeviceArray, shape: tuple[int, ...], dtype: np.dtype, what: s
     if tuple(array.shape) != tuple(shape) or np.dtype(array.dtype) != dtype:
         raise ValueError(f"{what} must be {dtype} of shape {tuple(shape)}, got {np.dtype(array.dtype)} "
                          f"of shape {tuple(array.shape)}")
+
+
+def poisson_grid(b: int, c: int, h: int, w: int) -> tuple[int, int]:
+    """The grid of poisson_init and poisson_residual: blocks per image, then image rows (at most
+    MAX_GRID_Y; each block row then serves every MAX_GRID_Y-th image)."""
+    return min(_blocks(c * h * w, POISSON_BLOCK), POISSON_BLOCKS_PER_IMAGE), min(b, MAX_GRID_Y)
 
 
 def _check_size(n: int) -> None:
@@ -267,12 +274,12 @@ class CudaOps:
         f = self._empty((b, c, h, w), F32)
         guide, omega, counts = DeviceBuffer(n * 4), DeviceBuffer(b * 4), DeviceBuffer(b * 4)
         scale_bits, residual_bits = DeviceBuffer(b * 4), DeviceBuffer(b * 4)
-        grid = (min(_blocks(c * h * w, POISSON_BLOCK), POISSON_BLOCKS_PER_IMAGE), b)
+        grid = poisson_grid(b, c, h, w)
         try:
             self._launch("poisson_clear", _blocks(b), BLOCK, int(scale_bits), np.int32(b))
             self._launch("poisson_init", grid, POISSON_BLOCK, int(source.buffer), int(target.buffer),
                          int(known.buffer), int(f.buffer), int(guide), int(scale_bits),
-                         np.int32(c), np.int32(h), np.int32(w))
+                         np.int32(b), np.int32(c), np.int32(h), np.int32(w))
             self._launch("poisson_omega", b, POISSON_BLOCK, int(known.buffer), int(omega), int(counts),
                          np.int32(h), np.int32(w))
             scale = scale_bits.download(np.empty(b, U32), self.stream)
@@ -288,7 +295,8 @@ class CudaOps:
             while True:
                 self._launch("poisson_clear", _blocks(b), BLOCK, int(residual_bits), np.int32(b))
                 self._launch("poisson_residual", grid, POISSON_BLOCK, int(f.buffer), int(guide),
-                             int(known.buffer), int(residual_bits), np.int32(c), np.int32(h), np.int32(w))
+                             int(known.buffer), int(residual_bits), np.int32(b), np.int32(c), np.int32(h),
+                             np.int32(w))
                 residual = residual_bits.download(np.empty(b, U32), self.stream)
                 self.stream.synchronize()
                 residual = residual.view(F32)
