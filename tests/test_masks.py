@@ -130,3 +130,15 @@ def test_importance_weights_batched_equals_per_image():
 def test_importance_weights_rejects_even_or_bad_window(window):
     with pytest.raises(ValueError):
         importance_weights(np.ones((5, 5)), window=window)
+
+
+def test_importance_weights_keep_a_nan_in_every_window_that_holds_it():
+    """The reference the importance_weights kernel follows: a NaN in the mask is not clipped to 0."""
+    known = np.ones((9, 12))
+    known[2:5, 3:6] = 0
+    known[6, 10] = np.nan
+    weights = importance_weights(known, 3)
+    expected = np.zeros((9, 12), bool)
+    expected[5:8, 9:12] = True                       # the 3x3 windows around (6, 10), in the image
+    np.testing.assert_array_equal(np.isnan(weights), expected)
+    assert (weights[~expected] >= 0).all()

@@ -70,6 +70,14 @@ def test_importance_weights_match_masks(ops, stream, shape, window):
     weights.buffer.free()
 
 
+def test_importance_weights_keep_a_nan_as_the_reference_does(ops, stream):
+    known = known_masks(2, 17, 29, seed=1)
+    known[1, 8, 28] = np.nan
+    expected = importance_weights(known, 7)
+    got = ops.importance_weights(upload(known, stream), 7).to_host(stream)[:, 0]
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    assert np.isnan(expected).sum() == 7 * 4           # the windows that hold the NaN
+    assert_close(got[~np.isnan(expected)], expected[~np.isnan(expected)])
 
 def test_importance_weights_reject_an_even_window(ops, stream):
     with pytest.raises(ValueError, match="odd"):
@@ -126,6 +134,18 @@ def test_adam_steps_match_cpu_and_count_on_the_device(ops, stream, shape):
     assert np.isclose(np.abs(z), 1).any()          # some coordinates were clipped
 
 
+def test_adam_keeps_a_nan_as_the_reference_does(ops, stream):
+    """A NaN gradient makes z NaN in numpy (np.clip keeps it): the kernel must not clip it to a bound."""
+    z = np.random.default_rng(3).uniform(-1, 1, (2, 100)).astype(np.float32)
+    g = np.ones_like(z)
+    g[0, 5], g[1, 99] = np.nan, np.inf
+    z_dev = upload(z, stream)
+    ops.adam(z_dev, upload(g, stream), CudaAdamState.zeros_like(z_dev, stream), 0.05, 0.9, 0.999)
+    CpuOps.adam(z, g, AdamState.zeros_like(z), 0.05, 0.9, 0.999)
+    got = z_dev.to_host(stream)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(z))
+    assert np.isnan(z).sum() == 2
+    assert_close(got[~np.isnan(z)], z[~np.isnan(z)])
 
 def test_adam_replays_from_a_cuda_graph(ops, stream):
     rng = np.random.default_rng(7)
@@ -219,7 +239,6 @@ def test_blend_at_full_resolution_with_a_blob_mask(ops, stream):
     source, target = smooth_images(rng, 1, 3, h, w), smooth_images(rng, 1, 3, h, w)
     known = pattern_mask(w, rng)[None, :h, :w].astype(np.float32)
     check_blend(ops, stream, source, target, known)
-
 
 
 def test_blend_runs_past_the_grid_limit_of_65535_images(ops, stream):

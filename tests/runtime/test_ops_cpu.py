@@ -44,3 +44,13 @@ def test_adam_matches_torch_and_clips():
     np.testing.assert_allclose(z, zt.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert z.min() >= -1 and z.max() <= 1 and state.t == 5
     assert np.isclose(np.abs(z), 1).any()     # some coordinates were clipped
+
+
+def test_adam_keeps_a_nan_gradient_as_a_nan_z():
+    """The reference the adam kernel follows: np.clip leaves a NaN a NaN (a bound would hide it)."""
+    z = np.zeros((2, 4), np.float32)
+    grad = np.ones_like(z)
+    grad[1, 2] = np.nan
+    CpuOps.adam(z, grad, AdamState.zeros_like(z), 10.0, 0.9, 0.999)
+    assert np.isnan(z[1, 2]) and np.count_nonzero(np.isnan(z)) == 1
+    assert (z[~np.isnan(z)] == -1).all()            # the others step past -1 and are clipped

@@ -12,6 +12,9 @@
 // replayed. The counter is advanced by its own single-thread launch, stream-ordered after
 // adam_step: inside adam_step no block may change it while another block may still read it.
 //
+// A NaN gradient (or z) gives a NaN z, as the reference's np.clip keeps it: fminf/fmaxf alone
+// would return the bound and hide the NaN from the search's loss and its caller.
+//
 // Launch: adam_step one thread per element, blockDim 256, gridDim ceil(n / 256);
 //         adam_count_step one block of one thread.
 //
@@ -41,7 +44,8 @@ extern "C" __global__ void adam_step(float* __restrict__ z, const float* __restr
     const float m_hat = __fdiv_rn(mi, correction1);
     const float v_hat = __fdiv_rn(vi, correction2);
     const float step = __fdiv_rn(__fmul_rn(lr, m_hat), __fadd_rn(__fsqrt_rn(v_hat), eps));
-    z[i] = fminf(fmaxf(__fsub_rn(z[i], step), -1.0f), 1.0f);
+    const float zi = __fsub_rn(z[i], step);
+    z[i] = isnan(zi) ? zi : fminf(fmaxf(zi, -1.0f), 1.0f);   // NaN stays NaN, as in np.clip
 }
 
 extern "C" __global__ void adam_count_step(int* steps_taken, const int* stopped)

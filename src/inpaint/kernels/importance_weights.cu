@@ -4,6 +4,7 @@
 // weights: (B, 1, H, W) float
 // weights_i = (sum of (1 - known_j) over the window x window box around i) / window^2 * known_i,
 // pixels outside the image counting as known (they add nothing; the divisor stays window^2).
+// A NaN in known makes every weight whose window holds it NaN, as in the reference.
 //
 // Launch: one thread per pixel, 1-D, blockDim 256, gridDim ceil(B*H*W / 256).
 // The box is summed directly (window^2 loads, 49 at window 7): at 64x64 a separable or
@@ -28,5 +29,5 @@ extern "C" __global__ void importance_weights(const float* __restrict__ known,
         for (int xx = max(x - r, 0); xx <= min(x + r, width - 1); ++xx)
             hole += 1.0 - (double)k[yy * width + xx];
     const double w = hole / (double)(window * window) * (double)k[y * width + x];
-    weights[i] = (float)fmax(w, 0.0);
+    weights[i] = (float)(w < 0.0 ? 0.0 : w);   // not fmax: a NaN stays NaN, as in np.clip
 }
