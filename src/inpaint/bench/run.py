@@ -50,15 +50,15 @@ def stats_ms(seconds: np.ndarray) -> dict:
 def measured_peak(device: str, threads: int | None) -> dict:
     """Best fp32 matrix-product rate (GFLOP/s) on the device, with TF32 off; fp16 too on a GPU."""
     import torch
+
+    from inpaint.runtime.engines.torch_device import numerics
     if threads:
         torch.set_num_threads(threads)
     cuda = device.startswith("cuda")
     n = 8192 if cuda else 1024
     out = {}
     for dtype in ((torch.float32, torch.float16) if cuda else (torch.float32,)):
-        allow = torch.backends.cuda.matmul.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = False
-        try:
+        with numerics(torch, tf32=False):
             a = torch.randn(n, n, device=device, dtype=dtype)
             b = torch.randn(n, n, device=device, dtype=dtype)
             best = np.inf
@@ -71,8 +71,6 @@ def measured_peak(device: str, threads: int | None) -> dict:
                     torch.cuda.synchronize()
                 if i >= 2:
                     best = min(best, time.perf_counter() - t0)
-        finally:
-            torch.backends.cuda.matmul.allow_tf32 = allow
         out[str(dtype).removeprefix("torch.")] = 2 * n ** 3 / best / 1e9
     return out
 

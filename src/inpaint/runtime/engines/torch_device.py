@@ -13,7 +13,8 @@ capture on that stream records both.
 
 Numerics: while the engine's calls run, TF32 is off (cuDNN and cuBLAS in full fp32, so results
 stay within about 1e-6 of the CPU engine) and cuDNN picks deterministic algorithms (a replayed
-graph and the eager calls give the same bits); the process-wide flags are put back after each call.
+graph and the eager calls give the same bits); the process-wide flags are put back after each call
+(`numerics`, through torch's fp32_precision settings where it has them).
 """
 from __future__ import annotations
 
@@ -28,6 +29,32 @@ from inpaint.runtime.cuda import DeviceArray, DeviceBuffer, Stream
 from inpaint.spec import ModelSpec
 
 F32 = np.dtype(np.float32)
+
+
+@contextmanager
+def numerics(torch, tf32: bool):
+    """cuDNN convolutions and cuBLAS matrix products in TF32 (tf32) or full fp32, and cuDNN's
+    deterministic algorithms, for the duration; the process-wide flags are put back after.
+
+    torch 2.9 and later set TF32 per backend with fp32_precision ("tf32" or "ieee"); there the
+    legacy allow_tf32 flags warn, and reading cudnn.allow_tf32 raises once the new API has given
+    cuDNN's convolutions and RNNs different settings. The legacy flags serve older torch only.
+    """
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    if hasattr(matmul, "fp32_precision") and hasattr(getattr(cudnn, "conv", None), "fp32_precision"):
+        precision = "tf32" if tf32 else "ieee"
+        flags = [(cudnn.conv, "fp32_precision", precision), (matmul, "fp32_precision", precision)]
+    else:
+        flags = [(cudnn, "allow_tf32", tf32), (matmul, "allow_tf32", tf32)]
+    flags += [(cudnn, "deterministic", True), (cudnn, "benchmark", False)]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in flags]
+    for owner, name, value in flags:
+        setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        for owner, name, value in reversed(saved):
+            setattr(owner, name, value)
 
 
 class TorchGraph:
@@ -94,15 +121,8 @@ class TorchDeviceEngine:
     @contextmanager
     def _on_stream(self):
         """torch's current stream is ours, with this engine's numerics, for the duration."""
-        cudnn, matmul = self._torch.backends.cudnn, self._torch.backends.cuda.matmul
-        saved = cudnn.allow_tf32, cudnn.deterministic, cudnn.benchmark, matmul.allow_tf32
-        cudnn.allow_tf32 = matmul.allow_tf32 = self.tf32
-        cudnn.deterministic, cudnn.benchmark = True, False
-        try:
-            with self._torch.cuda.stream(self._stream):
-                yield
-        finally:
-            cudnn.allow_tf32, cudnn.deterministic, cudnn.benchmark, matmul.allow_tf32 = saved
+        with numerics(self._torch, self.tf32), self._torch.cuda.stream(self._stream):
+            yield
 
     def _view(self, array: DeviceArray):
         """The torch tensor over a DeviceArray's memory. Made once per address, shape and dtype
