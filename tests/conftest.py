@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from gpu_markers import cuda_device_missing, torch_cuda_missing
+
 # Tests use tiny models, for which one thread is fastest; more threads only fight over the cores.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -47,19 +49,17 @@ def tiny_weights(tmp_path_factory) -> Path:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked gpu run only where torch sees a CUDA device."""
-    gpu_items = [item for item in items if "gpu" in item.keywords]
-    if not gpu_items:
-        return
-    try:
-        import torch
-        has_cuda = torch.cuda.is_available()
-    except ImportError:
-        has_cuda = False
-    if not has_cuda:
-        skip = pytest.mark.skip(reason="needs a CUDA GPU (run scripts/gpu_check.sh on a GPU machine)")
-        for item in gpu_items:
-            item.add_marker(skip)
+    """gpu-marked tests run where a CUDA device is usable; those also marked torch_cuda where torch
+    can use it too. A skip says what is missing (scripts/gpu_check.sh runs them on a GPU machine)."""
+    reasons = {}
+    for item in items:
+        for marker, missing in (("gpu", cuda_device_missing), ("torch_cuda", torch_cuda_missing)):
+            if marker in item.keywords:
+                if marker not in reasons:
+                    reasons[marker] = missing()
+                if reasons[marker]:
+                    item.add_marker(pytest.mark.skip(reason=reasons[marker]))
+                    break
 
 
 @pytest.fixture(scope="session")

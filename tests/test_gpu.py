@@ -9,7 +9,7 @@ from inpaint.runtime.optimise import initial_z
 from inpaint.runtime.problem import make_problem
 from inpaint.train.checkpoint import load_models
 
-pytestmark = pytest.mark.gpu
+pytestmark = [pytest.mark.gpu, pytest.mark.torch_cuda]
 
 
 def test_torch_engine_on_cuda_matches_cpu(tiny_weights):

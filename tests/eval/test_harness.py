@@ -66,6 +66,7 @@ def test_cli_refuses_a_device_torch_cannot_use(small_split, tmp_path):
 
 
 @pytest.mark.gpu
+@pytest.mark.torch_cuda
 def test_on_a_gpu_ours_runs_the_device_search_and_scores_as_on_the_cpu(small_split, tiny_weights):
     from inpaint.errors import InpaintError
     from inpaint.eval.harness import gan_inpainter, gan_settings

@@ -9,7 +9,7 @@ import pytest
 from inpaint.errors import InpaintError
 from inpaint.kernels import build
 
-pytestmark = pytest.mark.gpu
+pytestmark = [pytest.mark.gpu, pytest.mark.torch_cuda]
 torch = pytest.importorskip("torch")
 
 try:  # cuda.core from either of its import locations; see build.cuda_core

@@ -5,7 +5,7 @@ import pytest
 from inpaint.errors import InpaintError
 from inpaint.kernels import build
 
-pytestmark = pytest.mark.gpu
+pytestmark = [pytest.mark.gpu, pytest.mark.torch_cuda]
 torch = pytest.importorskip("torch")
 try:
     build.cuda_core()
