@@ -38,7 +38,7 @@ HOLE_SIDES = (1.5, 2.1, 2.9)     # guesses around the hole: their sides over the
 HOLE_RISE = 0.3                 # and those raised by this fraction of their side
 ROUNDS_AROUND = 4               # network rounds from a guess around the hole
 MIN_FACE_AROUND = 0.9           # what a square from a guess around the hole must convince the network of
-MAX_MOVED = 0.05                # and the most its last round may move it (center in sides + |log side|)
+MAX_MOVED = 0.05                # the most the last round may move a square kept (center in sides + |log side|)
 MIN_HOLE_INSIDE = 0.5           # a square must hold at least this fraction of the hole
 MIN_FACE = 0.5                  # and the network must take its views for a framed face
 MIN_KNOWN = 0.3                 # and at least this fraction of it must be known pixels of the photo
@@ -79,7 +79,7 @@ class Box:
         return Box(self.x * f, self.y * f, self.size * f)
 
     def to_list(self) -> list[float]:
-        return [round(self.x, 1), round(self.y, 1), round(self.size, 1)]
+        return [round(float(self.x), 1), round(float(self.y), 1), round(float(self.size), 1)]
 
 
 @dataclass(frozen=True)
@@ -202,19 +202,20 @@ class Framer:
         the squares that hold the hole and that the network takes for a framed face, the one it
         is surest of wins. Where none qualifies (a hole over the eyes often hides the face from
         the detector), squares around the hole itself, at a few sides, are guessed and settled
-        instead, under stricter terms (MIN_FACE_AROUND, MAX_MOVED)."""
+        instead, under a stricter face probability (MIN_FACE_AROUND)."""
         t0 = time.perf_counter()
         detections = self.detect(rgb, hole)
         candidates = self._candidates(rgb, hole, [_guess(d) for d in detections])
         how = "detector"
-        holding = [c for c in candidates if c[1] >= MIN_HOLE_INSIDE and c[0] >= MIN_FACE]
+        # a square is kept where it holds the hole, the network takes it for a framed face, and
+        # its views agree with it (the last round moved it by at most MAX_MOVED: squares on
+        # something else keep drifting)
+        holding = [c for c in candidates if c[1] >= MIN_HOLE_INSIDE and c[0] >= MIN_FACE and c[3] <= MAX_MOVED]
         if not holding:
-            # without a detection to start from, a square must convince the network more: it is
-            # taken for a framed face with MIN_FACE_AROUND and its views agree with it (the last
-            # round moved it by at most MAX_MOVED)
+            # without a detection to start from, a square must convince the network more
             around = self._candidates(rgb, hole, around_hole(hole), rounds=ROUNDS_AROUND)
-            holding = [(face, inside, box) for face, inside, box, moved in around
-                       if inside >= MIN_HOLE_INSIDE and face >= MIN_FACE_AROUND and moved <= MAX_MOVED]
+            holding = [c for c in around
+                       if c[1] >= MIN_HOLE_INSIDE and c[0] >= MIN_FACE_AROUND and c[3] <= MAX_MOVED]
             candidates += [c for c in around if c[0] >= MIN_FACE_AROUND]
             how = "around the hole"
         seconds = time.perf_counter() - t0
