@@ -94,20 +94,7 @@ def test_fp16_weights_ship_in_fp16_and_widen_exactly_to_the_fp32_graphs(half_sto
 def test_ort_engine_on_fp16_stored_weights_matches_torch(half_stored, prior, lam, mu):
     weights, root, _ = half_stored
     for ref in (TorchEngine.from_weights(weights), TorchEngine.from_weights(root)):
-        ort_e = OrtEngine(load_bundle(root), threads=1)
-        z = initial_z(5, 100, 3)
-        y = np.random.default_rng(3).uniform(-1, 1, (5, 3, 64, 64)).astype(np.float32)
-        p = make_problem(y, np.stack([make_mask("pattern", 64, i) for i in range(5)]), 32)
-        outs = []
-        for e in (ort_e, ref):
-            x = e.generator(z)
-            t = e.target_features(p.y * p.known, p.box) if mu else None
-            lp, lf, g_x = e.critic(x, p.known, p.box, t, prior, lam, mu)
-            outs.append((x, lp, lf, g_x, e.generator_vjp(g_x)))
-        for a, b in zip(*outs):
-            b = b.numpy() if hasattr(b, "numpy") else b
-            if np.abs(b).max() > 0:
-                assert _rel(a, b) < 1e-5
+        assert_engines_agree(OrtEngine(load_bundle(root), threads=1), ref, 5, 3, prior, lam, mu)
 
 
 def test_flipped_byte_in_the_fp16_weights_is_caught(half_stored, tmp_path):
@@ -138,9 +125,15 @@ def test_a_bundle_without_torch_weights_says_what_to_use(bundle_dir, tmp_path):
 @pytest.mark.parametrize("prior, lam, mu", [("joint", 0.003, 0.1), ("joint", 1.0, 0.0), ("global", 1.0, 0.0),
                                             ("joint", 0.0, 1.0)])
 def test_ort_engine_matches_torch_engine(bundle_dir, tiny_weights, batch, prior, lam, mu):
-    ort_e, ref = OrtEngine(load_bundle(bundle_dir), threads=1), TorchEngine.from_weights(tiny_weights)
-    z = initial_z(batch, 100, batch)
-    y = np.random.default_rng(batch).uniform(-1, 1, (batch, 3, 64, 64)).astype(np.float32)
+    assert_engines_agree(OrtEngine(load_bundle(bundle_dir), threads=1), TorchEngine.from_weights(tiny_weights),
+                         batch, batch, prior, lam, mu)
+
+
+def assert_engines_agree(ort_e, ref, batch: int, seed: int, prior: str, lam: float, mu: float) -> None:
+    """Every graph the search runs (G, the critic with its losses and gradient, G's VJP) on ONNX
+    Runtime against the torch engine, within 1e-5 relative."""
+    z = initial_z(batch, 100, seed)
+    y = np.random.default_rng(seed).uniform(-1, 1, (batch, 3, 64, 64)).astype(np.float32)
     p = make_problem(y, np.stack([make_mask("pattern", 64, i) for i in range(batch)]), 32)
     outs = []
     for e in (ort_e, ref):
