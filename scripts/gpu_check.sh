@@ -1,38 +1,44 @@
 #!/usr/bin/env bash
-# Everything GPU-related in one call, on a bare GPU machine that has PyTorch (no network needed):
-# the gpu-marked tests (kernel parity, engines, CUDA graphs, the GPU runtime), with results as
-# JUnit XML and a JSON summary, then inpaint-bench on the GPU (JSON, markdown table and plot) and
-# the wall time of inpaint-rt complete on the GPU runtime, all in OUTDIR.
-#   scripts/gpu_check.sh OUTDIR            (BENCH_BATCHES=1,4,16,64,256 for more batch sizes)
+# The GPU check: everything GPU-related in one call on a bare GPU machine (PyTorch, cuda-python,
+# cuda.core and onnxruntime there; no network, nothing installed from this repo: src/ is put on
+# PYTHONPATH). Stages, each under its own time limit (scripts/gpu_stage.py), each writing
+# OUTDIR/stage_NAME.json and NAME.log as soon as it ends, so a stage that overruns costs only itself:
+#   device   what it runs on (GPU, driver, torch, cuda.core, NVRTC)          -> device.json
+#   tests    the gpu-marked tests: kernel parity, device search, engines     -> tests.xml (JUnit)
+#   parity   a GPU completion against ONNX Runtime's, same seed              -> parity.json
+#   bench    inpaint-bench, eager and gpu (trt where it imports), batch 1, 16, 256
+#                                                                             -> bench.json/.md/.png
+#   compile  inpaint-bench, eager and torch.compile at batch 1               -> compile.json/.md
+#   wall     wall time of inpaint-rt complete --backend gpu                  -> gpu_wall_time.json
+# then OUTDIR/summary.json and summary.md (scripts/gpu_check_summary.py). The limits add up to
+# 390 s, and each stage's stop takes at most 5 s more: the whole check ends within 7 minutes.
+#   scripts/gpu_check.sh OUTDIR        exit code 0 when every stage passed
 set -uo pipefail
 out=${1:?usage: scripts/gpu_check.sh OUTDIR}
-mkdir -p "$out"
+mkdir -p "$out" && out=$(cd "$out" && pwd)
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-python3 - <<'PY' > "$out/device.json"
-import json, torch
-print(json.dumps({"torch": torch.__version__, "cuda": torch.version.cuda,
-                  "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}))
-PY
-python3 -m pytest -q -m gpu tests -p no:cacheprovider --junitxml "$out/gpu_tests.xml" 2>&1 | tee "$out/gpu_tests.log"
-status=${PIPESTATUS[0]}
-python3 - "$out" "$status" <<'PY'
-import json, sys, xml.etree.ElementTree as ET
-out, status = sys.argv[1], int(sys.argv[2])
-root = ET.parse(f"{out}/gpu_tests.xml").getroot()
-suite = root if root.tag == "testsuite" else root.find("testsuite")
-summary = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
-summary.update(json.load(open(f"{out}/device.json")), exit_code=status)
-json.dump(summary, open(f"{out}/gpu_check.json", "w"), indent=2)
-print(json.dumps(summary))
-PY
-backends=eager,compile,gpu
-python3 -c "import tensorrt" 2>/dev/null && backends=$backends,trt
-python3 -m inpaint.cli.bench --device cuda --backends "$backends" --batch "${BENCH_BATCHES:-1,16,256}" \
-    --json "$out/bench_gpu.json" --markdown "$out/bench_gpu.md" --plot "$out/bench_gpu.png" 2>&1 | tee "$out/bench_gpu.log"
-bench_status=${PIPESTATUS[0]}
-python3 scripts/gpu_wall_time.py "$out" 2>&1 | tee "$out/gpu_wall_time.log"
-wall_status=${PIPESTATUS[0]}
-[ "$status" -ne 0 ] && exit "$status"
-[ "$bench_status" -ne 0 ] && exit "$bench_status"
-exit "$wall_status"
+py=${PYTHON:-python3}
+start=$(date +%s)
+failed=()
+stage() {   # stage NAME LIMIT_S COMMAND...
+    local name=$1 limit=$2
+    shift 2
+    "$py" scripts/gpu_stage.py "$out" "$name" "$limit" -- "$@" || failed+=("$name")
+}
+backends=eager,gpu
+"$py" -c "import tensorrt" 2>/dev/null && backends=$backends,trt
+
+stage device 20 "$py" scripts/gpu_device.py "$out/device.json"
+stage tests 100 "$py" -m pytest -q -m gpu tests -p no:cacheprovider --junitxml "$out/tests.xml"
+stage parity 45 "$py" scripts/gpu_parity.py "$out/parity.json"
+stage bench 105 "$py" -m inpaint.cli.bench --device cuda --backends "$backends" --batch 1,16,256 \
+    --iterations 20 --rounds 2 --search-iterations 100 \
+    --json "$out/bench.json" --markdown "$out/bench.md" --plot "$out/bench.png"
+stage compile 75 "$py" -m inpaint.cli.bench --device cuda --backends eager,compile --batch 1 \
+    --iterations 20 --rounds 2 --search-iterations 100 --json "$out/compile.json" --markdown "$out/compile.md"
+stage wall 45 "$py" scripts/gpu_wall_time.py "$out"
+
+"$py" scripts/gpu_check_summary.py "$out"
+echo "== gpu check: $(( $(date +%s) - start )) s in all; failed: ${failed[*]:-none}"
+[ ${#failed[@]} -eq 0 ]
