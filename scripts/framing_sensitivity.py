@@ -2,9 +2,7 @@
 
     python scripts/framing_sensitivity.py [--photos ZIP] [-n 40] [--hole face] [--restarts 1]
 
-The sample photos' crops were among the generator's training images, so with the exact true
-square (35,55,108) the search can find a face it has learnt; a framer can only come close. This
-completes the same aligned photos and holes as inpaint-eval --photos (seed 0) with the true
+This completes the same aligned photos and holes as inpaint-eval --photos (seed 0) with the true
 square and with the true square moved by a couple of pixels or scaled by a few percent (IoU
 with the true square about 0.93), and prints each one's hole PSNR at full resolution, paired
 against the true square's.

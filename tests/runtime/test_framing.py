@@ -72,6 +72,27 @@ def test_finds_a_generated_face_where_it_was_pasted(faces, i, box, shape):
     assert found.hole_inside == pytest.approx(hole_inside(found.box, hole))
 
 
+def test_an_image_already_framed_keeps_its_own_square(faces):
+    """A training-style crop (the generated face is one) is framed by the whole of itself, not by a
+    square a few pixels off; a square image with a small face is not."""
+    hole = block((64, 64), 20, 24, 24, 16)
+    found = Framer().find(faces[0], hole)
+    assert found.how == "found" and found.snapped
+    assert found.box == Box(0, 0, 64) and found.hole_inside == 1.0
+    assert found.report()["snapped_to_image"] is True
+    box = Box(100, 90, 110)
+    photo = scene(faces[1], box, (300, 300), seed=1)
+    found = Framer().find(photo, block((300, 300), 130, 130, 50, 30))
+    assert found.how == "found" and not found.snapped and found.box.iou(box) >= 0.65
+
+
+def test_own_square():
+    from inpaint.runtime.framing import own_square
+    assert own_square((64, 64)) == Box(0, 0, 64)
+    assert own_square((100, 99)) == Box(0, 0.5, 99)
+    assert own_square((218, 178)) is None
+
+
 def test_no_face_falls_back_to_the_whole_image():
     rng = np.random.default_rng(1)
     photo = np.asarray(Image.fromarray(rng.uniform(0, 255, (6, 8, 3)).astype(np.uint8)).resize((320, 240), Image.BICUBIC))

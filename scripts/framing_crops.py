@@ -1,0 +1,65 @@
+"""Images that are already framed as the model's training images (64x64 CelebA crops): the framer's
+square against the whole image, which is the true framing there.
+
+    python scripts/framing_crops.py [--data ../shared/data/celeba64/val.zip] [-n 100] [--no-snap]
+
+Draws crops as inpaint-eval --data does with --skip 500 (disjoint from the 500 evaluation images),
+center and pattern holes, one start per completion; prints how the framer framed them and the hole
+PSNR of auto framing against whole, paired. --no-snap measures the framer without SNAP_IOU (a found
+square that nearly covers a square image is taken as it was found).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from inpaint.eval.harness import _draw, mask_for, paired
+from inpaint.eval.metrics import psnr
+from inpaint.imageio import Picture
+from inpaint.runtime.framing import Box
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "celeba64" / "val.zip"
+
+
+def main() -> None:
+    from inpaint.runtime.complete import Inpainter
+    from inpaint.spec import InpaintSettings
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=DATA)
+    p.add_argument("-n", type=int, default=100)
+    p.add_argument("--no-snap", action="store_true")
+    args = p.parse_args()
+    if args.no_snap:
+        from inpaint.runtime import framing
+        framing.SNAP_IOU = float("inf")
+    archive = zipfile.ZipFile(args.data)
+    names = sorted(n for n in archive.namelist() if n.lower().endswith((".jpg", ".png")))
+    chosen = [names[i] for i in _draw(len(names), args.n, 0, 500, str(args.data))]
+    pictures = [Picture(np.asarray(Image.open(io.BytesIO(archive.read(n))).convert("RGB")), None, "RGB")
+                for n in chosen]
+    inpainter = Inpainter.from_bundle(settings=InpaintSettings(restarts=1, seed=0))
+    print("| hole | crops | framed as whole | median IoU of the square with the image | auto − whole (dB) | auto better |")
+    print("|---|---|---|---|---|---|")
+    for kind in ("center", "pattern"):
+        holes = [mask_for(kind, 64, 0, i) == 0 for i in range(len(pictures))]
+        scores = {}
+        for framing in ("auto", "whole"):
+            done = inpainter.complete_many(pictures, holes, framing=framing)
+            scores[framing] = {"per_image": {"psnr": [psnr(c.picture.pixels / 255.0, q.pixels / 255.0, h)
+                                                     for c, q, h in zip(done, pictures, holes)]}}
+            if framing == "auto":
+                boxes = [c.framing.box for c in done]
+        d = paired(scores["auto"], scores["whole"], "psnr")
+        whole = np.mean([b is None for b in boxes])
+        iou = np.median([b.iou(Box(0, 0, 64)) if b else 1.0 for b in boxes])
+        print(f"| {kind} | {len(pictures)} | {whole:.0%} | {iou:.3f} | {d['mean']:+.2f} ± {d['ci95']:.2f} | {d['wins']:.0%} |")
+
+
+if __name__ == "__main__":
+    main()
