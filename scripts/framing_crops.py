@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from inpaint.eval.harness import _draw, mask_for, paired
 from inpaint.eval.metrics import psnr
 from inpaint.imageio import Picture
 from inpaint.runtime.framing import Box
+from inpaint.train.datasets import image_sources
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "celeba64" / "val.zip"
@@ -38,11 +38,10 @@ def main() -> None:
     if args.no_snap:
         from inpaint.runtime import framing
         framing.SNAP_IOU = float("inf")
-    archive = zipfile.ZipFile(args.data)
-    names = sorted(n for n in archive.namelist() if n.lower().endswith((".jpg", ".png")))
-    chosen = [names[i] for i in _draw(len(names), args.n, 0, 500, str(args.data))]
-    pictures = [Picture(np.asarray(Image.open(io.BytesIO(archive.read(n))).convert("RGB")), None, "RGB")
-                for n in chosen]
+    sources = list(image_sources(args.data))
+    chosen = [sources[i] for i in _draw(len(sources), args.n, 0, 500, str(args.data))]
+    pictures = [Picture(np.asarray(Image.open(io.BytesIO(read())).convert("RGB")), None, "RGB")
+                for _, read in chosen]
     inpainter = Inpainter.from_bundle(settings=InpaintSettings(restarts=1, seed=0))
     print("| hole | crops | framed as whole | median IoU of the square with the image | auto − whole (dB) | auto better |")
     print("|---|---|---|---|---|---|")

@@ -35,20 +35,16 @@ def problems():
     yield "astronaut photo", photo, read_mask(EXAMPLES / "astronaut_photo_mask.png", photo.size)
 
 
-def hole_psnr(filled: np.ndarray, original: np.ndarray, hole: np.ndarray) -> float:
-    err = filled[hole].astype(np.float64) - original[hole].astype(np.float64)
-    return float(10 * np.log10(255.0 ** 2 / max(np.mean(err ** 2), 1e-12)))
-
-
 def compare(name, picture, hole, ort, gpu) -> dict:
+    from inpaint.eval.metrics import psnr
     t0 = time.perf_counter()
     a = ort.complete(picture, hole)
     t1 = time.perf_counter()
     b = gpu.complete(picture, hole)
     t2 = time.perf_counter()
     raw = float(np.abs(a.raw.astype(np.float64) - b.raw.astype(np.float64)).mean() / 127.5)
-    psnr_ort = hole_psnr(a.picture.pixels, picture.pixels, hole)
-    psnr_gpu = hole_psnr(b.picture.pixels, picture.pixels, hole)
+    psnr_ort = psnr(a.picture.pixels / 255.0, picture.pixels / 255.0, hole)
+    psnr_gpu = psnr(b.picture.pixels / 255.0, picture.pixels / 255.0, hole)
     known_kept = bool(np.array_equal(b.picture.pixels[~hole], picture.pixels[~hole]))
     row = {"problem": name, "size": list(picture.size), "hole_pixels": int(hole.sum()),
            "framing_ort": a.report.get("framing"), "framing_gpu": b.report.get("framing"),

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import zipfile
 from pathlib import Path
 
 import cv2
@@ -29,6 +28,7 @@ from PIL import Image
 
 from inpaint.eval.harness import _draw
 from inpaint.eval.photo_problems import ALIGNED_SIZE, TRUE_SQUARE
+from inpaint.train.datasets import image_sources
 
 
 def as_photo(crop: np.ndarray) -> np.ndarray:
@@ -48,18 +48,17 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--like", type=Path, help="a photo evaluation's JSON: take the crops of its photos instead")
     args = ap.parse_args()
-    archive = zipfile.ZipFile(args.crops)
-    names = sorted(n for n in archive.namelist() if n.lower().endswith((".jpg", ".png")))
+    sources = list(image_sources(args.crops))
     if args.like:
         wanted = {Path(p).name for p in json.loads(args.like.read_text())["photos"]}
-        chosen = [n for n in names if Path(n).name in wanted]
+        chosen = [(n, read) for n, read in sources if Path(n).name in wanted]
         if len(chosen) != len(wanted):
             raise SystemExit(f"{args.crops} lacks {len(wanted) - len(chosen)} of the photos in {args.like}")
     else:
-        chosen = [names[i] for i in _draw(len(names), args.n, args.seed, args.skip, str(args.crops))]
+        chosen = [sources[i] for i in _draw(len(sources), args.n, args.seed, args.skip, str(args.crops))]
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in chosen:
-        crop = np.asarray(Image.open(io.BytesIO(archive.read(name))).convert("RGB"))
+    for name, read in chosen:
+        crop = np.asarray(Image.open(io.BytesIO(read())).convert("RGB"))
         Image.fromarray(as_photo(crop)).save(args.out / (Path(name).stem + ".png"))
     print(f"{len(chosen)} photos in {args.out}")
 

@@ -153,6 +153,21 @@ poisson_omega(const float* __restrict__ known, float* __restrict__ omega,
     }
 }
 
+// Gauss-Seidel's target at pixel p (at x, y) of one plane: the guide plus the sum of its in-plane
+// 4-neighbours, over their count (the mean the relaxation moves f[p] towards, and what the
+// residual compares f[p] with).
+__device__ __forceinline__ float neighbour_target(const float* f, const float* guide, size_t p,
+                                                  int x, int y, int width, int height)
+{
+    float sum = guide[p];
+    int n = 0;
+    if (y > 0) { sum += f[p - width]; ++n; }
+    if (y < height - 1) { sum += f[p + width]; ++n; }
+    if (x > 0) { sum += f[p - 1]; ++n; }
+    if (x < width - 1) { sum += f[p + 1]; ++n; }
+    return sum / (float)n;
+}
+
 extern "C" __global__ void poisson_sweep(float* __restrict__ f, const float* __restrict__ guide,
                                          const float* __restrict__ known,
                                          const float* __restrict__ omega,
@@ -169,14 +184,8 @@ extern "C" __global__ void poisson_sweep(float* __restrict__ f, const float* __r
     if (is_known(known[((size_t)b * height + y) * width + x])) return;
 
     const size_t p = (size_t)row * width + x;
-    float sum = guide[p];
-    int n = 0;
-    if (y > 0) { sum += f[p - width]; ++n; }
-    if (y < height - 1) { sum += f[p + width]; ++n; }
-    if (x > 0) { sum += f[p - 1]; ++n; }
-    if (x < width - 1) { sum += f[p + 1]; ++n; }
     const float fp = f[p];
-    f[p] = fp + omega[b] * (sum / (float)n - fp);
+    f[p] = fp + omega[b] * (neighbour_target(f, guide, p, x, y, width, height) - fp);
 }
 
 extern "C" __global__ void __launch_bounds__(POISSON_BLOCK)
@@ -197,13 +206,8 @@ poisson_residual(const float* __restrict__ f, const float* __restrict__ guide,
             const int p = i % plane;
             if (is_known(k[p])) continue;
             const int y = p / width, x = p - y * width;
-            float sum = gb[i];
-            int count = 0;
-            if (y > 0) { sum += fb[i - width]; ++count; }
-            if (y < height - 1) { sum += fb[i + width]; ++count; }
-            if (x > 0) { sum += fb[i - 1]; ++count; }
-            if (x < width - 1) { sum += fb[i + 1]; ++count; }
-            worst = max(worst, __float_as_uint(fabsf(sum / (float)count - fb[i])));
+            const float target = neighbour_target(fb, gb, (size_t)i, x, y, width, height);
+            worst = max(worst, __float_as_uint(fabsf(target - fb[i])));
         }
         block_max_into(residual_bits + b, worst);
     }
