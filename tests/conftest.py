@@ -121,3 +121,12 @@ def cuda_ops(cuda_stream, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(build.CACHE_ENV, str(tmp_path_factory.mktemp("kernel-cache")))
         return CudaOps(cuda_stream, poison=True)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _runtime_cache(tmp_path_factory):
+    """The runtime's cache (digests, optimised graphs) in a folder of the test session's own, for
+    this process and the processes it starts."""
+    from inpaint.runtime.user_cache import CACHE_ENV
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("inpaint-cache"))
+    yield

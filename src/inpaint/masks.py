@@ -6,7 +6,6 @@ opposite, white = hole; imageio converts).
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 MASK_KINDS = ("center", "pattern", "random", "half")
 
@@ -38,6 +37,8 @@ def pattern_mask(size: int, rng: np.random.Generator) -> np.ndarray:
     is 25% up to rounding, with at least one known and one hole pixel. Deterministic for a given rng.
     Returns float32 (size, size).
     """
+    from scipy import ndimage    # here, not at import: the runtime needs no scipy.ndimage
+
     size = _check_size(size, minimum=2)
     n = max(2, -(-size // PATTERN_CELL))  # coarse grid side
     coarse = ndimage.gaussian_filter(rng.uniform(size=(n, n)), sigma=1.0, mode="reflect")  # (n, n)
@@ -109,10 +110,17 @@ def importance_weights(M: np.ndarray, window: int = 7) -> np.ndarray:
     if M.ndim not in (2, 3):
         raise ValueError(f"M must be (H, W) or (B, H, W), got shape {M.shape}")
     hole = 1.0 - M  # (..., H, W)
-    # Box sums with ones weights: for a 0/1 mask they are exact integers in float64 (a running-mean
-    # filter would accumulate rounding drift and can give tiny negative weights).
-    ones = np.ones(int(window))
-    box = ndimage.correlate1d(hole, ones, axis=-1, mode="constant", cval=0.0)
-    box = ndimage.correlate1d(box, ones, axis=-2, mode="constant", cval=0.0)  # (..., H, W)
+    box = _box_sum(_box_sum(hole, int(window), -1), int(window), -2)  # (..., H, W)
     W = box / float(window * window) * M
     return np.clip(W, 0.0, None).astype(np.float32)
+
+
+def _box_sum(a: np.ndarray, window: int, axis: int) -> np.ndarray:
+    """Sums over a centred window along one axis, zeros beyond the edges. From a cumulative sum:
+    for a 0/1 mask every partial sum is an exact integer in float64, so the box sums are exact."""
+    r = window // 2
+    pad = [(0, 0)] * a.ndim
+    pad[axis] = (r + 1, r)
+    c = np.cumsum(np.pad(a, pad), axis=axis)
+    n = a.shape[axis]
+    return np.take(c, np.arange(window, window + n), axis=axis) - np.take(c, np.arange(n), axis=axis)

@@ -97,10 +97,15 @@ def test_batch_form(tiny_weights, tmp_path):
     for name in ("a", "b", "c"):
         save(tmp_path / "in" / f"{name}.png", face())
         save(tmp_path / "masks" / f"{name}.png", center_hole(64, 64))
-    result = run(tiny_weights, "--batch", tmp_path / "in", "--masks", tmp_path / "masks", "-o", tmp_path / "out")
+    result = run(tiny_weights, "--batch", tmp_path / "in", "--masks", tmp_path / "masks", "-o", tmp_path / "out",
+                 "--report", tmp_path / "r.json")
     assert result.exit_code == 0, result.output
     for name in ("a", "b", "c"):
         assert_known_unchanged(tmp_path / "out" / f"{name}.png", face(), center_hole(64, 64) > 0)
+    report = json.loads((tmp_path / "r.json").read_text())
+    rate = len(report["images"]) / (report["total_seconds"] - report["load_seconds"])
+    assert report["images_per_second"] == pytest.approx(rate, rel=1e-3)
+    assert "3 images in" in result.stderr and f"{report['images_per_second']:.2f} images/s" in result.stderr
 
 
 # ---- bad input: one line on stderr, exit code 2, no traceback, no output file ----

@@ -114,3 +114,16 @@ def test_resume_extends_a_run_and_keeps_its_settings(tmp_path):
     assert ck["step"] == 24 and ck["settings"]["batch_size"] == 8 and ck["spec"].ngf == 8
     result = run("--out", str(out), "--resume", "--quiet")             # the run's own 3 epochs: done
     assert result.exit_code == 0 and checkpoint.load(out / "last.pt")["step"] == 24
+
+
+def test_encoder_objective_from_the_command_line(tiny_encoder_weights, tmp_path):
+    import json
+    result = run("--encoder", "--objective", "se", "--weights", str(tiny_encoder_weights), "--dry-run",
+                 "--max-steps", "5", "--batch-size", "8", "--out", str(tmp_path / "run"), "--quiet")
+    assert result.exit_code == 0, result.output
+    ck = checkpoint.load(tmp_path / "run" / "last.pt", checkpoint.ENCODER_CHECKPOINT_KIND)
+    assert ck["settings"]["objective"] == "se" and ck["step"] == 5
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["consistency"] == 0.0 and log[-1]["contextual"] > 0
+    bad = run("--encoder", "--objective", "psnr", "--dry-run", "--out", str(tmp_path / "bad"))
+    assert bad.exit_code == 2 and "psnr" in bad.output

@@ -8,6 +8,7 @@ from PIL import Image
 
 from inpaint.cli.eval import main
 from inpaint.eval.harness import EvalSettings, evaluate, markdown_curve, markdown_table, mask_for
+from inpaint.spec import DEFAULT_ITERATIONS
 
 def _settings(split, weights, **kw):
     base = dict(data=str(split), n=4, masks=("center", "pattern"), methods=("ours", "se", "telea", "mean"),
@@ -163,7 +164,7 @@ def test_both_starts_are_scored_side_by_side_each_to_its_own_iterations(small_sp
     from inpaint.eval.harness import comparisons, gan_settings
     s = _settings(small_split, tiny_encoder_weights, masks=("center",), methods=("ours", "telea"),
                   inits=("random", "encoder"), iterations=None, curve=(1, 3, 300))
-    assert gan_settings("ours", s, "encoder").iteration_limit == 100
+    assert gan_settings("ours", s, "encoder").iteration_limit == DEFAULT_ITERATIONS["encoder"]
     assert gan_settings("ours", s, "random").iteration_limit == 1000
     r = evaluate(dataclasses.replace(s, iterations=3), progress=False)
     assert list(r["table"]["center"]) == ["ours", "ours+encoder", "telea"]
@@ -180,7 +181,7 @@ def test_both_starts_are_scored_side_by_side_each_to_its_own_iterations(small_sp
     assert result.exit_code == 0, result.output
     assert "PSNR ours+encoder − ours" in result.stdout
     result = CliRunner().invoke(main, ["--data", str(small_split), "--init", "zeros"])
-    assert result.exit_code == 2 and "choose from random, encoder" in result.output
+    assert result.exit_code == 2 and "choose from auto, random, encoder" in result.output
 
 
 def test_picked_zip_holds_the_draw_unchanged(small_split, tmp_path):
@@ -241,3 +242,18 @@ def test_shards_of_a_draw_join_into_the_whole(small_split, tiny_weights):
                     progress=False)
     with pytest.raises(ValueError, match="pairs"):
         join_shards([shards[0], rest])
+
+
+def test_the_default_start_is_what_inpaint_rt_complete_starts_from(small_split, tiny_weights, tiny_encoder_weights):
+    """init "auto": the latent encoder where the model has one, else random z, as inpaint-rt."""
+    from inpaint.eval.harness import EvalSettings, resolve_inits
+    from inpaint.runtime.complete import Inpainter
+    for weights, start in ((tiny_encoder_weights, "encoder"), (tiny_weights, "random")):
+        s = EvalSettings(str(small_split), weights=str(weights), methods=("ours",))
+        assert s.inits == ("auto",)
+        assert resolve_inits(s) == (Inpainter.from_weights(weights).settings.init,) == (start,)
+    s = EvalSettings(str(small_split), weights=str(tiny_encoder_weights), methods=("ours",), inits=("auto", "encoder"))
+    assert resolve_inits(s) == ("encoder",)
+    r = evaluate(_settings(small_split, tiny_encoder_weights, masks=("center",), methods=("ours",), inits=("auto",),
+                           iterations=2, restarts=1), progress=False)
+    assert list(r["table"]["center"]) == ["ours+encoder"] and tuple(r["settings"]["inits"]) == ("encoder",)

@@ -75,3 +75,20 @@ def test_crop_and_uncrop_are_adjoint():
     c = crop(x, rows, cols)
     assert torch.equal(c[1], x[1, :, 3:7, 1:5])
     assert torch.allclose((c * g).sum(), (x * uncrop(g, rows, cols)).sum(), rtol=1e-5)
+
+
+def test_the_stacked_critic_computes_what_the_two_passes_do(tiny_weights):
+    """x and known * x through the trunks as one batch of 2B: the same losses and gradient."""
+    import torch
+
+    from inpaint.export.graphs import CriticGraph
+    from inpaint.export.onnx_graphs import example_inputs
+    from inpaint.train.checkpoint import load_models
+    spec, g, d = load_models(tiny_weights)
+    args = example_inputs("critic_joint_consistency", spec, g, d, batch=3)
+    with torch.no_grad():
+        stacked = CriticGraph(d, "joint", True).eval()(*args)
+        passes = CriticGraph(d, "joint", True, stacked=False).eval()(*args)
+    for a, b in zip(stacked, passes):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert stacked[2].abs().max() > 0

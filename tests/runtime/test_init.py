@@ -14,20 +14,32 @@ from inpaint.runtime.complete import Inpainter
 from inpaint.runtime.engines.ort import OrtEngine
 from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.problem import make_problem
-from inpaint.spec import DEFAULT_ITERATIONS, InpaintSettings
+from inpaint.spec import DEFAULT_ITERATIONS, DEFAULT_LR, DEFAULT_RESTARTS, InpaintSettings
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def test_settings_resolve_the_start_and_its_iterations():
+def test_settings_resolve_the_start_its_iterations_and_restarts():
     auto = InpaintSettings()
     assert auto.resolved(has_encoder=True).init == "encoder"
-    assert auto.resolved(has_encoder=True).iterations == DEFAULT_ITERATIONS["encoder"] == 100
+    assert auto.resolved(has_encoder=True).iterations == DEFAULT_ITERATIONS["encoder"]
+    assert auto.resolved(has_encoder=True).restarts == DEFAULT_RESTARTS["encoder"] == 1
     assert auto.resolved(has_encoder=False).init == "random"
     assert auto.resolved(has_encoder=False).iterations == DEFAULT_ITERATIONS["random"] == 1000
+    assert auto.resolved(has_encoder=False).restarts == DEFAULT_RESTARTS["random"] == 4
     assert DEFAULT_ITERATIONS["encoder"] * 4 <= DEFAULT_ITERATIONS["random"]
     assert InpaintSettings(init="random").resolved(has_encoder=True).init == "random"
+    assert InpaintSettings(init="random").resolved(has_encoder=True).restarts == 4
     assert InpaintSettings(iterations=7).resolved(has_encoder=True).iterations == 7
+    assert InpaintSettings(restarts=3).resolved(has_encoder=True).restarts == 3
+    assert auto.resolved(has_encoder=True).lr == DEFAULT_LR["encoder"] == 0.02
+    assert auto.resolved(has_encoder=False).lr == DEFAULT_LR["random"] == 0.01
+    assert InpaintSettings(lr=0.05).resolved(has_encoder=True).lr == 0.05
+    assert InpaintSettings(init="random").step_size == 0.01 and InpaintSettings(init="encoder").step_size == 0.02
+    with pytest.raises(ValueError, match="lr"):
+        InpaintSettings(lr=0.0)
+    with pytest.raises(ValueError, match="at least 1"):
+        InpaintSettings(restarts=0)
     with pytest.raises(InpaintError, match="no latent encoder"):
         InpaintSettings(init="encoder").resolved(has_encoder=False)
     with pytest.raises(ValueError, match="init"):
@@ -88,17 +100,17 @@ def test_the_encoder_starts_the_search_nearer_the_answer(shared_data):
 
 def test_cli_uses_the_encoder_by_default_and_random_on_request(tiny_encoder_bundle, tiny_bundle, tmp_path):
     from inpaint.cli.rt import main
-    args = ["complete", str(EXAMPLES / "astronaut.png"), str(EXAMPLES / "astronaut_mask.png"), "--restarts", "1",
+    args = ["complete", str(EXAMPLES / "astronaut.png"), str(EXAMPLES / "astronaut_mask.png"),
             "--quiet", "--backend", "ort"]
-    for bundle, init, expect in ((tiny_encoder_bundle, [], ("encoder", 100)),
-                                 (tiny_encoder_bundle, ["--init", "random", "--iterations", "5"], ("random", 5)),
-                                 (tiny_bundle, ["--iterations", "5"], ("random", 5))):
+    for bundle, init, expect in ((tiny_encoder_bundle, [], ("encoder", DEFAULT_ITERATIONS["encoder"], 1)),
+                                 (tiny_encoder_bundle, ["--init", "random", "--iterations", "5"], ("random", 5, 4)),
+                                 (tiny_bundle, ["--iterations", "5", "--restarts", "2"], ("random", 5, 2))):
         report = tmp_path / f"{len(list(tmp_path.iterdir()))}.json"
         result = CliRunner().invoke(main, [*args, "--bundle", str(bundle), *init, "-o", str(tmp_path / "o.png"),
                                            "--report", str(report)])
         assert result.exit_code == 0, result.output
         s = json.loads(report.read_text())["settings"]
-        assert (s["init"], s["iterations"]) == expect
+        assert (s["init"], s["iterations"], s["restarts"]) == expect
     result = CliRunner().invoke(main, [*args, "--bundle", str(tiny_bundle), "--init", "encoder",
                                        "-o", str(tmp_path / "refused.png")])
     assert result.exit_code == 2 and "no latent encoder" in result.output

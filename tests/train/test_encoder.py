@@ -128,3 +128,37 @@ def test_refuses_to_overwrite_a_run_or_resume_nothing(tiny_weights, tmp_path):
     assert (tmp_path / "run" / "last.pt").read_bytes() == before
     with pytest.raises(CheckpointError, match="nothing to resume"):
         train_encoder(_settings(tmp_path / "none", tiny_weights), resume=True, progress=False, log=lambda m: None)
+
+
+@pytest.mark.parametrize("objective", ["ours", "se"])
+def test_an_objective_run_starts_from_the_models_encoder_and_lowers_the_search_objective(
+        tiny_encoder_weights, tmp_path, objective):
+    """--objective ours/se: E starts as the model's own and its steps lower the objective it is
+    trained against, through the frozen G and D."""
+    run = tmp_path / "run"
+    settings = EncoderSettings(out=str(run), weights=str(tiny_encoder_weights), dry_run=True, batch_size=8,
+                               epochs=1, width=8, objective=objective, max_steps=1, lr=1e-3)
+    train_encoder(settings, progress=False, log=lambda m: None)
+    first = checkpoint.load(run / "last.pt", checkpoint.ENCODER_CHECKPOINT_KIND)
+    own = checkpoint.load(tiny_encoder_weights)["E"]
+    floats = [k for k in own if own[k].is_floating_point() and "running" not in k]   # weights, not BN statistics
+    fresh = build_encoder(checkpoint.load(tiny_encoder_weights)["spec"], width=8).state_dict()
+    step = max(float((first["E"][k].float() - own[k].float()).abs().max()) for k in floats)
+    apart = max(float((fresh[k].float() - own[k].float()).abs().max()) for k in floats)
+    assert 0 < step < 0.1 * apart                     # one small step away from the model's own E
+    train_encoder(EncoderSettings(**{**settings.__dict__, "out": str(tmp_path / "long"), "max_steps": 30,
+                                     "epochs": 5}), progress=False, log=lambda m: None)
+    log = [json.loads(line) for line in (tmp_path / "long" / "log.jsonl").read_text().splitlines()]
+    assert {"contextual", "prior", "consistency"} <= set(log[0])
+    assert np.mean([r["loss"] for r in log[-2:]]) < log[0]["loss"]
+    payload = checkpoint.load(tmp_path / "long" / "last.pt")
+    for part in ("G", "D"):
+        source = checkpoint.load(tiny_encoder_weights)[part]
+        assert all(torch.equal(payload[part][k], v) for k, v in source.items()), part
+
+
+def test_an_unknown_objective_is_refused(tiny_weights, tmp_path):
+    from inpaint.errors import InpaintError
+    with pytest.raises(InpaintError, match="objective"):
+        train_encoder(EncoderSettings(out=str(tmp_path / "r"), weights=str(tiny_weights), dry_run=True,
+                                      objective="psnr", width=8), progress=False, log=lambda m: None)

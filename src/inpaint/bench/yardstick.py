@@ -59,7 +59,7 @@ class EagerSearch:
     def reset(self, z: np.ndarray) -> None:
         """Start again from z with fresh Adam moments (a compiled loss stays compiled)."""
         self.z = self._torch.nn.Parameter(self._torch.from_numpy(z.astype(np.float32)).to(self.device))
-        self.optimiser = self._torch.optim.Adam([self.z], lr=self._settings.lr,
+        self.optimiser = self._torch.optim.Adam([self.z], lr=self._settings.step_size,
                                                 betas=(self._settings.beta1, self._settings.beta2))
 
     def step(self) -> None:

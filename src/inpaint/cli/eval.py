@@ -56,15 +56,18 @@ def _csv(choices):
               help="Photos: aligned (as they are) and/or reframed (scaled, shifted, cropped or edge-padded "
                    "at random).")
 @click.option("--seed", type=int, default=0, help="Picks the images, the masks and the restarts.")
-@click.option("--init", "inits", default="random", callback=_csv(("random", "encoder")),
+@click.option("--init", "inits", default="auto", callback=_csv(("auto", "random", "encoder")),
               help="Starts of ours/se, comma-separated: random (z ~ U[-1, 1]) and/or encoder (the "
-                   "model's latent encoder; reported as ours+encoder, se+encoder).")
+                   "model's latent encoder; reported as ours+encoder, se+encoder); auto: what "
+                   "inpaint-rt complete starts from, the encoder where the model has one.")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
-              help="Adam steps for ours/se [default: each start's own, 1000 random, 100 encoder].")
+              help="Adam steps for ours/se [default: each start's own, 1000 random, 25 encoder].")
 @click.option("--restarts", type=click.IntRange(min=1), default=None,
-              help="Starts per image for ours/se or the photo model methods [default: 4].")
+              help="Starts per image for ours/se or the photo model methods [default: each start's "
+                   "own, 4 random, 1 encoder].")
 @click.option("--batch", type=click.IntRange(min=1), default=64, help="Images per optimisation batch.")
-@click.option("--lr", type=float, default=None, help="Adam step size on z for ours/se.")
+@click.option("--lr", type=float, default=None,
+              help="Adam step size on z for ours/se [default: each start's own, 0.01 random, 0.02 encoder].")
 @click.option("--prior-weight", type=float, default=None, help="lambda on the prior loss (ours and se).")
 @click.option("--consistency-weight", type=float, default=None, help="mu on the consistency loss (ours).")
 @click.option("--norm", type=click.Choice(["l1", "l2"]), default=None, help="Contextual loss norm (ours and se).")

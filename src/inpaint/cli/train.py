@@ -40,13 +40,18 @@ from inpaint.errors import InpaintError
               help="With --encoder: the model whose generator E inverts [default: the shipped model].")
 @click.option("--latent-weight", type=click.FloatRange(min=0), default=1.0,
               help="With --encoder: weight of the latent loss on generated images.")
+@click.option("--objective", type=click.Choice(["pixel", "ours", "se"]), default="pixel",
+              help="With --encoder: what E learns. pixel: G(E(...)) close to the whole image and, on "
+                   "generated images, E's z close to the true z; ours / se: the search's own objective "
+                   "at E's z (contextual + prior + consistency through the frozen G and D; se: D's own "
+                   "prior alone), starting from the model's encoder where it has one.")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--dry-run", is_flag=True,
               help="Smoke test: a tiny synthetic dataset, 2 epochs, done in seconds on a CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf, seed, device,
-         checkpoint_every, max_steps, encoder, weights, latent_weight, resume, dry_run, quiet):
+         checkpoint_every, max_steps, encoder, weights, latent_weight, objective, resume, dry_run, quiet):
     """Train the DCGAN generator G with a global discriminator D and a patch discriminator PD,
     fused into one joint score.
 
@@ -56,6 +61,7 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
       inpaint-train --dataset celeba --data celeba64/train.zip --out runs/celeba64
       inpaint-train --out runs/celeba64 --resume
       inpaint-train --encoder --data celeba64/train.zip --out runs/encoder   # E for the shipped model
+      inpaint-train --encoder --objective ours --lr 1e-4 --data celeba64/train.zip --out runs/encoder-ours
     """
     from inpaint.spec import ModelSpec
     from inpaint.train.datasets import DEFAULT_RESOLUTION
@@ -65,7 +71,7 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
         raise click.UsageError("give --data PATH (or --dry-run for a synthetic smoke test)")
     if encoder:
         return _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, checkpoint_every,
-                              max_steps, weights, latent_weight, resume, dry_run, quiet)
+                              max_steps, weights, latent_weight, objective, resume, dry_run, quiet)
     if weights:
         raise click.UsageError("--weights belongs to --encoder (the model whose generator it inverts)")
     res = int(resolution) if resolution else DEFAULT_RESOLUTION[dataset]
@@ -85,14 +91,14 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
 
 
 def _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, checkpoint_every, max_steps,
-                   weights, latent_weight, resume, dry_run, quiet):
+                   weights, latent_weight, objective, resume, dry_run, quiet):
     from inpaint.train.encoder_loop import EncoderSettings, train_encoder
 
     defaults = EncoderSettings(out=out)
     settings = EncoderSettings(out=out, weights=weights, dataset=dataset, data=data,
                                epochs=epochs or (1 if dry_run else defaults.epochs),
                                batch_size=batch_size or (16 if dry_run else defaults.batch_size),
-                               lr=lr or defaults.lr, latent_weight=latent_weight,
+                               lr=lr or defaults.lr, latent_weight=latent_weight, objective=objective,
                                seed=seed, device=device or "cpu",
                                checkpoint_every=checkpoint_every or defaults.checkpoint_every,
                                max_steps=max_steps, dry_run=dry_run)

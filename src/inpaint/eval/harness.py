@@ -27,7 +27,8 @@ class EvalSettings:
     methods: tuple[str, ...] = METHODS
     seed: int = 0
     iterations: int | None = None              # for ours/se; None: the default of each start
-    inits: tuple[str, ...] = ("random",)       # starts of ours/se: "random" and/or "encoder" (the model's E)
+    inits: tuple[str, ...] = ("auto",)         # starts of ours/se: "random" and/or "encoder" (the model's E);
+                                               # "auto": the encoder where the model has one, as inpaint-rt
     restarts: int | None = None
     batch: int = 64                            # images per optimisation batch
     weights: str | None = None                 # None: the shipped model
@@ -76,6 +77,20 @@ def mask_for(kind: str, resolution: int, seed: int, i: int) -> np.ndarray:
     return make_mask(kind, resolution, seed * 1_000_003 + i)
 
 
+def resolve_inits(s: EvalSettings) -> tuple[str, ...]:
+    """s.inits with "auto" made explicit as inpaint-rt complete makes it: the latent encoder where
+    the model has one, else random z (each start once)."""
+    if "auto" not in s.inits:
+        return s.inits
+    if any(m in GAN_METHODS for m in s.methods):
+        from inpaint.runtime.engines.torch import TorchEngine
+        from inpaint.weights import shipped_path
+        auto = "encoder" if TorchEngine.from_weights(s.weights or shipped_path()).has_encoder else "random"
+    else:
+        auto = "random"
+    return tuple(dict.fromkeys(auto if i == "auto" else i for i in s.inits))
+
+
 def label(method: str, init: str) -> str:
     """The name a GAN method's results go by: "ours" from random z, "ours+encoder" from E's z."""
     return method if init == "random" else f"{method}+{init}"
@@ -84,8 +99,7 @@ def label(method: str, init: str) -> str:
 def gan_settings(method: str, s: EvalSettings, init: str = "random"):
     """ours: joint D + PD prior (with the consistency loss at its default weight); se: D's own prior only."""
     from inpaint.spec import InpaintSettings
-    d = InpaintSettings()
-    common = dict(iterations=s.iterations, restarts=s.restarts or d.restarts, seed=s.seed, init=init)
+    common = dict(iterations=s.iterations, restarts=s.restarts, seed=s.seed, init=init)
     common.update(s.overrides)
     if method == "se":    # SE: the global discriminator's own prior, nothing of PD or the consistency loss
         return InpaintSettings(**{**common, "prior": "global", "consistency_weight": 0.0})
@@ -172,6 +186,7 @@ def evaluate(s: EvalSettings, progress: bool = True, grid_dir: Path | None = Non
     """Run every (mask, method) pair; returns per-pair mean/std of each metric, plus timings."""
     from tqdm import tqdm
     resolution = _resolution(s)
+    s = dataclasses.replace(s, inits=resolve_inits(s))
     t0 = time.perf_counter()
     idx, images = pick_images(s.data, s.n, resolution, s.seed, s.skip)
     results: dict = {"settings": dataclasses.asdict(s), "resolution": resolution,

@@ -59,8 +59,7 @@ class PhotoSettings:
 
     def inpaint_settings(self):
         from inpaint.spec import InpaintSettings
-        d = InpaintSettings()
-        return InpaintSettings(iterations=self.iterations, restarts=self.restarts or d.restarts, seed=self.seed)
+        return InpaintSettings(iterations=self.iterations, restarts=self.restarts, seed=self.seed)
 
 
 class Models:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from inpaint import __version__
 from inpaint.errors import OutputError
-from inpaint.runtime.bundle import BUNDLE_FORMAT, FP16_WEIGHTS_FILE, MANIFEST, WEIGHTS_FILE, sha256_file
+from inpaint.runtime.bundle import BUNDLE_FORMAT, FP16_WEIGHTS_FILE, MANIFEST, WEIGHTS_FILE
+from inpaint.runtime.digests import sha256_file
 
 PARTS = ("G", "D", "E")   # the state_dicts a bundle carries for torch, where the source has them
 

@@ -2,11 +2,13 @@
 
 Counts the multiply-adds of Conv, ConvTranspose, MatMul and Gemm (two operations each); the
 elementwise operators are left out, as they are a rounding error next to these and run at
-memory speed anyway. The batch axis ("batch" in the exported graphs) counts as 1.
+memory speed anyway. The batch axis ("batch" in the exported graphs) counts as 1, and an axis the
+exporter names as a multiple of it ("2*batch", where a graph stacks two batches) as that multiple.
 """
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -17,9 +19,13 @@ def _dims(value) -> list[int] | None:
     """The shape with the batch axis as 1, or None where another dimension is unknown."""
     dims = []
     for d in value.type.tensor_type.shape.dim:
-        if d.dim_param and d.dim_param != "batch":
+        if not d.dim_param:
+            dims.append(d.dim_value)
+            continue
+        multiple = re.fullmatch(r"(?:(\d+)\s*\*\s*)?batch", d.dim_param)
+        if multiple is None:
             return None
-        dims.append(1 if d.dim_param else d.dim_value)
+        dims.append(int(multiple.group(1) or 1))
     return dims
 
 

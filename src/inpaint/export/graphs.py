@@ -44,14 +44,22 @@ class CriticGraph(nn.Module):
     feature maps of known*x and of known*y (given as targets). weights = (lambda, mu): g_x is the
     gradient of lambda * prior + mu * consistency. With consistency=False that term is left out
     of the graph (its output is zeros).
+
+    stacked: x and known * x go through each trunk as one batch of 2B, forward and back (the same
+    numbers: every layer is per sample); on the CPU a batch of two runs faster than two of one
+    (benchmarks/RESULTS.md). The fp16 graphs keep the two passes (export_graph): ONNX Runtime's
+    CPU provider, which measures their error at export, computes more of the stacked form in
+    half precision, which hides nothing on a GPU but makes the measured error that of fp16
+    throughout.
     """
 
-    def __init__(self, d: JointDiscriminator, prior: str = "joint", consistency: bool = True):
+    def __init__(self, d: JointDiscriminator, prior: str = "joint", consistency: bool = True,
+                 stacked: bool = True):
         super().__init__()
         if prior not in ("joint", "global"):
             raise ValueError(f"prior must be 'joint' or 'global', got {prior!r}")
         spec = d.spec
-        self.prior, self.consistency = prior, consistency
+        self.prior, self.consistency, self.stacked = prior, consistency, stacked
         self.size, self.patch = spec.resolution, spec.patch
         self.g_trunk = SequentialAdjoint(d.global_branch.trunk, spec.resolution)
         self.p_trunk = SequentialAdjoint(d.patch_branch.trunk, spec.patch)
@@ -60,15 +68,17 @@ class CriticGraph(nn.Module):
         self.head = d.global_branch.head
         self.fc1, self.fc_act, self.fc2 = d.fuse
 
-    def _prior(self, x, rows, cols, lam):
-        """logit of x and d(lam * prior)/dx."""
-        gf, gs = self.g_trunk(x)
+    def _prior(self, x, rows, cols, lam, trunks=None):
+        """logit of x and d(lam * prior)/dx; trunks: the trunks' forward on x, where already run
+        ((gf, gs), (pf, ps)): the gradient then comes back as (into the global trunk's output,
+        into the patch trunk's output) for the caller to take through the trunks."""
+        gf, gs = trunks[0] if trunks else self.g_trunk(x)
         if self.prior == "global":
             logit = self.head(gf).flatten(1)[:, 0]
             g_logit = -torch.sigmoid(logit) * lam                         # (B,)
             g_gf = F.conv_transpose2d(g_logit[:, None, None, None], self.head.weight)
             return logit, self.g_trunk.backward(gs, g_gf)
-        pf, ps = self.p_trunk(crop(x, rows, cols))
+        pf, ps = trunks[1] if trunks else self.p_trunk(crop(x, rows, cols))
         rg, rgs = self.g_reduce(gf)
         rp, rps = self.p_reduce(pf)
         n = rg[0].numel()
@@ -81,6 +91,8 @@ class CriticGraph(nn.Module):
         g_h = g_a @ self.fc1.weight                                        # (B, 512)
         g_gf = self.g_reduce.backward(rgs, g_h[:, :n].reshape(rg.shape))
         g_pf = self.p_reduce.backward(rps, g_h[:, n:].reshape(rp.shape))
+        if trunks:
+            return logit, (g_gf, g_pf)
         g_x = self.g_trunk.backward(gs, g_gf) + uncrop(self.p_trunk.backward(ps, g_pf), rows, cols)
         return logit, g_x
 
@@ -88,19 +100,38 @@ class CriticGraph(nn.Module):
         lam, mu = weights[0], weights[1]
         rows = selector(box[:, 0], self.patch, self.size, x.dtype)
         cols = selector(box[:, 1], self.patch, self.size, x.dtype)
-        logit, g_x = self._prior(x, rows, cols, lam)
-        prior = -F.softplus(logit)
-        if not self.consistency:
-            return prior, torch.zeros_like(prior), g_x
-        xm = known * x
-        gf, gs = self.g_trunk(xm)
-        pf, ps = self.p_trunk(crop(xm, rows, cols))
+        if not self.consistency or not self.stacked:
+            logit, g_x = self._prior(x, rows, cols, lam)
+            prior = -F.softplus(logit)
+            if not self.consistency:
+                return prior, torch.zeros_like(prior), g_x
+            consistency, g_xm = self._consistency(known * x, rows, cols, target_global, target_patch, mu)
+            return prior, consistency, g_x + known * g_xm
+        b = x.shape[0]
+        rows2, cols2 = torch.cat([rows, rows]), torch.cat([cols, cols])
+        both = torch.cat([x, known * x])
+        gf, gs = self.g_trunk(both)
+        pf, ps = self.p_trunk(crop(both, rows2, cols2))
+        logit, (g_gf, g_pf) = self._prior(x, rows, cols, lam, ((gf[:b], [s[:b] for s in gs]),
+                                                                (pf[:b], [s[:b] for s in ps])))
+        consistency, g_fm = self._feature_loss(gf[b:], pf[b:], target_global, target_patch, mu)
+        g_both = self.g_trunk.backward(gs, torch.cat([g_gf, g_fm[0]])) + \
+            uncrop(self.p_trunk.backward(ps, torch.cat([g_pf, g_fm[1]])), rows2, cols2)
+        return -F.softplus(logit), consistency, g_both[:b] + known * g_both[b:]
+
+    def _feature_loss(self, gf, pf, target_global, target_patch, mu):
+        """consistency (B,) from the trunks' features of known * x, and its gradient into them."""
         dg, dp = gf - target_global, pf - target_patch
         # the sums of squares in fp32 even in an fp16 graph: thousands of terms overflow half precision
         consistency = dg.float().square().flatten(1).mean(1) + dp.float().square().flatten(1).mean(1)
-        g_xm = self.g_trunk.backward(gs, dg * (2 * mu / dg[0].numel())) + \
-            uncrop(self.p_trunk.backward(ps, dp * (2 * mu / dp[0].numel())), rows, cols)
-        return prior, consistency, g_x + known * g_xm
+        return consistency, (dg * (2 * mu / dg[0].numel()), dp * (2 * mu / dp[0].numel()))
+
+    def _consistency(self, xm, rows, cols, target_global, target_patch, mu):
+        """consistency (B,) and its gradient with respect to xm = known * x, in passes of their own."""
+        gf, gs = self.g_trunk(xm)
+        pf, ps = self.p_trunk(crop(xm, rows, cols))
+        consistency, (g_gf, g_pf) = self._feature_loss(gf, pf, target_global, target_patch, mu)
+        return consistency, self.g_trunk.backward(gs, g_gf) + uncrop(self.p_trunk.backward(ps, g_pf), rows, cols)
 
 
 class FeaturesGraph(nn.Module):

@@ -77,6 +77,8 @@ def export_graph(name: str, gdef: GraphDef, spec: ModelSpec, g, d, path: Path, f
     """Export one graph; with fp16 its weights and activations are half precision (fp32 I/O)."""
     module = gdef.build(g, d, e).eval()
     if fp16:   # on a copy: the graph modules share their layers with g and d
+        if isinstance(module, CriticGraph):
+            module.stacked = False     # see CriticGraph
         module = HalfPrecision(copy.deepcopy(module))
     args = example_inputs(name, spec, g, d)
     batch = torch.export.Dim("batch", min=1, max=65536)

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.linalg import factorized
 
 _NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))  # 4-neighbour stencil (dy, dx)
 
@@ -57,6 +55,8 @@ def poisson_blend(source: np.ndarray, target: np.ndarray, known: np.ndarray) -> 
         rows.append(p[~q_known])
         cols.append(index[qy[~q_known], qx[~q_known]])
     rows, cols = np.concatenate(rows), np.concatenate(cols)
+    from scipy import sparse                      # here: importing it costs more than most blends
+    from scipy.sparse.linalg import factorized
     A = sparse.coo_matrix(
         (np.concatenate([degree, -np.ones(rows.size)]),
          (np.concatenate([np.arange(n), rows]), np.concatenate([np.arange(n), cols]))),

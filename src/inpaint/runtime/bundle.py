@@ -1,7 +1,6 @@
 """Load and verify a bundle (no torch): the manifest, the graphs' hashes, the shared weights."""
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from inpaint.errors import InpaintError
+from inpaint.runtime.digests import file_digests
 from inpaint.spec import ModelSpec
 
 BUNDLE_FORMAT = 2
@@ -20,14 +20,6 @@ FP16_WEIGHTS_FILE = "weights.fp16.bin"  # WEIGHTS_FILE narrowed to fp16, where e
 
 class BundleError(InpaintError):
     """A bundle is missing, incomplete, corrupt or of another format version."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -84,7 +76,9 @@ class Bundle:
 
 
 def load_bundle(root: str | Path, verify: bool = True) -> Bundle:
-    """Read a bundle's manifest and check that every file is there and unchanged (sha256)."""
+    """Read a bundle's manifest and check that every file is there and unchanged (sha256; a file
+    already hashed and unchanged since, by size, modification time and inode, is not read again:
+    runtime.digests)."""
     root = Path(root)
     path = root / MANIFEST
     if not path.is_file():
@@ -104,10 +98,13 @@ def load_bundle(root: str | Path, verify: bool = True) -> Bundle:
         files["weights"] = (stored["file"], stored["sha256"])
     except (KeyError, TypeError, ValueError) as e:
         raise BundleError(f"{path} lacks required fields ({e}); re-export the bundle") from None
-    for name, (file, digest) in files.items():
+    for name, (file, _) in files.items():
         if not (root / file).is_file():
             raise BundleError(f"bundle {root} is missing {file} ({name}); re-export the bundle")
-        if verify and sha256_file(root / file) != digest:
-            raise BundleError(f"{root / file} does not match its sha256 in the manifest (corrupt or "
-                              "modified); re-export the bundle")
+    if verify:
+        found = file_digests([root / file for file, _ in files.values()])
+        for (file, digest), actual in zip(files.values(), found):
+            if actual != digest:
+                raise BundleError(f"{root / file} does not match its sha256 in the manifest (corrupt or "
+                                  "modified); re-export the bundle")
     return Bundle(root, manifest, spec)

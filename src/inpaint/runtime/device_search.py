@@ -128,7 +128,7 @@ class DeviceSearch:
         ops.contextual(x, self.y, self.weights, s.norm, g_extra=g_critic, out=(self.contextual, self.grad))
         ops.track(self.contextual, prior, consistency, self.z, self.adam.step, self.best, self.best_z,
                   self.history, self.status, lam, mu, s.patience, s.rel_tol)
-        ops.adam(self.z, engine.generator_vjp(self.grad), self.adam, s.lr, s.beta1, s.beta2, stop=self.status)
+        ops.adam(self.z, engine.generator_vjp(self.grad), self.adam, s.step_size, s.beta1, s.beta2, stop=self.status)
 
     def _warm_up(self) -> None:
         """Engine calls with nothing kept: torch sets up its per-stream state (cuBLAS workspaces,

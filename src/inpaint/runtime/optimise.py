@@ -82,7 +82,7 @@ def optimise(engine: Engine, ops, problem: Problem, settings: InpaintSettings,
         if it > settings.patience and \
                 history[-1 - settings.patience] - history[-1] < settings.rel_tol * abs(history[-1 - settings.patience]):
             break
-        ops.adam(z, engine.generator_vjp(g_c + g_d), adam, settings.lr, settings.beta1, settings.beta2)
+        ops.adam(z, engine.generator_vjp(g_c + g_d), adam, settings.step_size, settings.beta1, settings.beta2)
     for k in keep:
         best.kept.setdefault(k, (best.x.copy(), best.loss.copy()))
     best.iterations, best.seconds, best.history = it, time.perf_counter() - t0, history

@@ -1,12 +1,18 @@
 """Training the latent encoder E against a frozen generator G.
 
-Every step sees two half batches, each with its own random masks:
+objective "pixel" (the default, how the shipped E was trained): every step sees two half batches,
+each with its own random masks:
 - generated images x = G(z), z ~ U[-1, 1]: z is known, so E(known * x, known) is pulled to z
   (latent loss) and G(E(...)) to x (image loss);
 - real training images y: G(E(known * y, known)) is pulled to the whole of y (image loss), the
   hole included, so E learns to guess what is missing.
 The image loss is the mean absolute error over every pixel. G stays in eval mode with its
 weights fixed; the gradient reaches E through it.
+
+objective "ours" or "se": E is trained against the search's own objective at E's z (contextual +
+prior + consistency through the frozen G and D: train.search_objective), on real images with
+random masks, the search amortised into E; "ours" with the joint prior and the consistency term,
+"se" with D's own prior alone. Such a run starts from the model's own encoder where it has one.
 
 The run's checkpoint holds G and D as they came (so inpaint-export and the runtime read it like
 any model file) plus E, its optimiser and the run's settings, so it resumes exactly.
@@ -46,6 +52,7 @@ class EncoderSettings:
     batch_size: int = 64          # real images per step (as many generated ones again)
     lr: float = 5e-4
     latent_weight: float = 1.0    # weight of the latent loss on generated images
+    objective: str = "pixel"      # "pixel", or the search's objective: "ours" or "se"
     width: int = ENCODER_WIDTH
     seed: int = 0
     device: str = "cpu"
@@ -101,6 +108,20 @@ def encoder_losses(e, g, real: torch.Tensor, m_real: torch.Tensor, z: torch.Tens
                   "latent": latent.item()}
 
 
+def objective_losses(e, g, d, real: torch.Tensor, m: torch.Tensor, objective: str) -> tuple[torch.Tensor, dict]:
+    """The search's objective at E's z, averaged over the batch, and its parts (floats)."""
+    from inpaint.runtime.problem import make_problem
+    from inpaint.train.search_objective import method_settings, search_losses
+    settings = method_settings(objective)
+    p = make_problem(real.detach().cpu().numpy(), m.cpu().numpy(), d.spec.patch, settings.window)
+    known = torch.from_numpy(p.known).to(real.device)
+    z_hat = e(real * known, known)
+    terms = search_losses(g, d, z_hat, real, known, torch.from_numpy(p.weights).to(real.device),
+                          torch.from_numpy(p.box).to(real.device), settings)
+    parts = {k: v.mean() for k, v in terms.items()}
+    return parts["loss"], {k: v.item() for k, v in parts.items()}
+
+
 def train_encoder(settings: EncoderSettings, resume: bool = False, progress: bool = True, log=print,
                   overrides: dict | None = None) -> dict:
     """Train (or resume) an encoder run; returns a summary. Checkpoints go to settings.out/last.pt."""
@@ -117,9 +138,13 @@ def train_encoder(settings: EncoderSettings, resume: bool = False, progress: boo
     dev = settings.device
     source = Path(settings.weights) if settings.weights else shipped_path()
     model_file = out / LAST if resume else source
-    spec, g, _ = load_models(model_file)
+    if settings.objective not in ("pixel", "ours", "se"):
+        from inpaint.errors import InpaintError
+        raise InpaintError(f"encoder objective must be pixel, ours or se, got {settings.objective!r}")
+    spec, g, d = load_models(model_file)
     payload = checkpoint.load(model_file)
     g.to(dev).requires_grad_(False)
+    d.to(dev).requires_grad_(False)
 
     images = training_images(settings, spec.resolution, progress)
     create_run_dir(out)
@@ -128,6 +153,12 @@ def train_encoder(settings: EncoderSettings, resume: bool = False, progress: boo
 
     torch.manual_seed(settings.seed)
     e = build_encoder(spec, settings.width).to(dev)
+    if settings.objective != "pixel" and state is None:
+        from inpaint.train.checkpoint import load_encoder
+        own = load_encoder(source)
+        if own is not None and own.width == settings.width:
+            e.load_state_dict(own.state_dict())
+            log(f"starting from the encoder of {source.name}")
     opt = torch.optim.Adam(e.parameters(), settings.lr, betas=(0.9, 0.999))
     masks = MaskSampler(spec.resolution, settings.seed)
     start, wall_before = 0, 0.0
@@ -162,9 +193,12 @@ def train_encoder(settings: EncoderSettings, resume: bool = False, progress: boo
     try:
         for step, epoch, real in epoch_batches(data, settings, steps_per_epoch, start, total, dev):
             n = real.shape[0]
-            z = torch.rand(n, spec.z_dim, device=dev) * 2 - 1
-            m = masks.batch(2 * n).to(dev)
-            loss, parts = encoder_losses(e, g, real, m[:n], z, m[n:], settings.latent_weight)
+            if settings.objective == "pixel":
+                z = torch.rand(n, spec.z_dim, device=dev) * 2 - 1
+                m = masks.batch(2 * n).to(dev)
+                loss, parts = encoder_losses(e, g, real, m[:n], z, m[n:], settings.latent_weight)
+            else:
+                loss, parts = objective_losses(e, g, d, real, masks.batch(n).to(dev), settings.objective)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -174,7 +208,8 @@ def train_encoder(settings: EncoderSettings, resume: bool = False, progress: boo
             if done % 10 == 0 or done == total:
                 stats = {"step": done, "epoch": epoch + 1, **{k: round(v, 5) for k, v in parts.items()},
                          "wall_time": round(wall_before + time.time() - t0, 1)}
-                bar.set_postfix({k: stats[k] for k in ("image_real", "image_fake", "latent")})
+                bar.set_postfix({k: stats[k] for k in ("image_real", "image_fake", "latent", "contextual",
+                                                       "prior", "consistency") if k in stats})
                 logfile.write(json.dumps(stats) + "\n")
                 logfile.flush()
             if done % settings.checkpoint_every == 0 or done % steps_per_epoch == 0 or done == total:

@@ -74,9 +74,9 @@ class OrtEngine(GraphEngine):
         return options
 
     def _weights_from_memory(self, name: str, options) -> list:
-        """Hand ONNX Runtime the graph's weights, widened from the fp16 file the bundle ships (the
-        fp32 file its external data names is not on disk); returns the values, to be kept alive
-        until the session is made (ONNX Runtime copies them then)."""
+        """Hand ONNX Runtime the graph's weights from memory (widened from the fp16 file where the
+        bundle ships that); returns the values, to be kept alive until the session is made (ONNX
+        Runtime copies them then)."""
         if self._weights is None:
             self._weights = self.bundle.weights()
         names, values = [], []
@@ -88,19 +88,69 @@ class OrtEngine(GraphEngine):
         return values
 
     def session(self, name: str):
-        """The inference session of one bundle graph, made on first use."""
+        """The inference session of one bundle graph, made on first use: from its optimised form
+        in the user cache where that is there (CPU provider only: engines/ort_cache.py), else
+        optimised now and, on the CPU, saved there for the next process."""
         if name not in self._sessions:
-            options = self._options()
-            weights = self._weights_from_memory(name, options) if self.bundle.weights_in_fp16 else []
-            try:
-                self._sessions[name] = self._ort.InferenceSession(
-                    str(self.bundle.graph_path(name)), options, providers=self.session_providers(),
-                    **session_kwargs(self.bundle.manifest.get("precision", "fp32")))
-            except Exception as e:   # onnxruntime raises its own exception types for bad files
-                raise BundleError(f"onnxruntime cannot load {self.bundle.graph_path(name)} "
-                                  f"({str(e).splitlines()[0]}); re-export the bundle") from None
-            del weights              # copied into the session
+            cached = self._cached_graph(name)
+            session = self._load_optimised(cached) if cached is not None and cached.is_file() else None
+            self._sessions[name] = session or self._optimise(name, cached)
         return self._sessions[name]
+
+    def _cached_graph(self, name: str):
+        if self.providers != ["CPUExecutionProvider"]:
+            return None
+        from inpaint.runtime.engines.ort_cache import cache_path
+        return cache_path(self.bundle.graph_io(name)["sha256"], self.bundle.manifest.get("precision", "fp32"),
+                          self._ort.__version__)
+
+    def _load_optimised(self, path):
+        from inpaint.runtime.engines.ort_cache import touch
+        options = self._options()
+        options.graph_optimization_level = self._ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        try:
+            session = self._ort.InferenceSession(str(path), options, providers=self.session_providers())
+        except Exception:             # unreadable (another version wrote it, a damaged disk): remake it
+            path.unlink(missing_ok=True)
+            return None
+        touch(path)
+        return session
+
+    def _optimise(self, name: str, save_to=None):
+        from inpaint.runtime.engines.ort_cache import publish, writing_path
+        tmp = writing_path(save_to) if save_to is not None else None
+        try:
+            session = self._new_session(name, tmp)
+        except Exception:
+            if tmp is None:
+                raise
+            tmp.unlink(missing_ok=True)
+            session = self._new_session(name, None)      # the cache could not be written: run without it
+            tmp = None
+        if tmp is not None:
+            publish(tmp, save_to)
+        return session
+
+    def _new_session(self, name: str, save_as=None):
+        """A session optimising the bundle's graph now, saving the optimised graph at save_as."""
+        options = self._options()
+        if save_as is not None:
+            options.optimized_model_filepath = str(save_as)
+        # from memory where the fp32 file is not on disk, and where the optimised graph is saved:
+        # it then holds its weights itself instead of naming a file beside the bundle's graph
+        from_memory = self.bundle.weights_in_fp16 or save_as is not None
+        weights = self._weights_from_memory(name, options) if from_memory else []
+        try:
+            return self._ort.InferenceSession(
+                str(self.bundle.graph_path(name)), options, providers=self.session_providers(),
+                **session_kwargs(self.bundle.manifest.get("precision", "fp32")))
+        except Exception as e:   # onnxruntime raises its own exception types for bad files
+            if save_as is not None:
+                raise
+            raise BundleError(f"onnxruntime cannot load {self.bundle.graph_path(name)} "
+                              f"({str(e).splitlines()[0]}); re-export the bundle") from None
+        finally:
+            del weights          # copied into the session
 
     def _run(self, name: str, feeds: dict, keep: tuple[str, ...] = ()) -> list:
         session = self.session(name)
