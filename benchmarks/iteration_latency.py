@@ -34,6 +34,9 @@ from inpaint.spec import InpaintSettings
 from inpaint.weights import shipped_bundle, shipped_path
 
 OUT = Path(__file__).resolve().parent / "results" / "iteration_latency_cpu.json"
+# A pause before each backend's round: PyTorch's OpenMP workers keep spinning for a while after
+# its last operator, and would take a core from the next backend's first iterations.
+SETTLE_S = 0.5
 
 
 def time_iterations(engine, problem, iterations: int, consistency: float) -> np.ndarray:
@@ -99,6 +102,7 @@ def main() -> None:
         times = {name: [] for name in engines}
         for _ in range(args.rounds):                # interleave the backends against drift
             for name, engine in engines.items():
+                time.sleep(SETTLE_S)                # the last backend's idle threads stop spinning
                 times[name].append(time_iterations(engine, problem, args.iterations // args.rounds, args.consistency))
         stats = {}
         for name, ts in times.items():

@@ -10,15 +10,17 @@ A variant is a name and a source folder put first on PYTHONPATH (default: this c
   example's hole, framed automatically.
 Each repeat runs every (case, variant) once as a fresh process, the variants in alternating order,
 so each time includes starting Python, importing, loading and checking the bundle, creating the
-sessions, framing, the search, blending and writing the PNG. One run of each first, untimed, fills
-the caches a user's second run has (the OS's file cache, the checked digests, the optimised
-graphs); its time is kept as "first_run_s". Warm: one process per variant makes an Inpainter and
+sessions, framing, the search, blending and writing the PNG. Each variant gets an empty runtime
+cache of its own (INPAINT_CACHE_DIR); one run of each first, untimed, fills it as a user's first
+run does (the checked digests, the optimised graphs; and the OS's file cache); its time is kept as
+"first_run_s". Warm: one process per variant makes an Inpainter and
 calls complete() on the 64x64 case `--repeats` times after one untimed call.
 Writes benchmarks/results/startup_latency_cpu.json and prints markdown tables.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -35,6 +37,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "startup_latency_cpu.json"
 PHOTO_SHAPE = (178, 218)     # width, height of img_align_celeba
+CACHES = Path(tempfile.gettempdir())   # set per run: each variant's runtime cache lives below it
 
 WARM = """
 import json, sys, time
@@ -76,6 +79,7 @@ def make_cases(tmp: Path) -> dict[str, tuple[Path, Path]]:
 def env_for(src: Path) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(src) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["INPAINT_CACHE_DIR"] = str(CACHES / hashlib.sha256(str(src).encode()).hexdigest()[:12])
     return env
 
 
@@ -112,8 +116,10 @@ def main() -> None:
     variants = dict(v.split("=", 1) for v in args.variant) or {"now": str(REPO / "src")}
     variants = {k: Path(v).resolve() for k, v in variants.items()}
 
+    global CACHES
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
+        CACHES = tmp / "caches"
         cases = make_cases(tmp)
         first = {c: {v: complete_once(src, *cases[c], args.backend, tmp)["wall_s"] for v, src in variants.items()}
                  for c in cases}

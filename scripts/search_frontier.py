@@ -2,13 +2,14 @@
 (setting, method, iterations) paired against today's default over the same tuning images.
 
     python scripts/search_frontier.py runs/tune_search [--base r4:ours+encoder:100]
-        [--ms-per-row 8.0] [--plot docs/results/search_frontier.png] [--json out.json]
+        [--latency benchmarks/results/iteration_latency_restarts_cpu.json]
+        [--plot docs/results/search_frontier.png] [--json out.json] [--runs r1,r2,...]
 
-Each row: PSNR and SSIM of the whole image (and of the hole), and the difference from the base
-(mean ± 95% confidence half-width over the images), with the search's cost in image-iterations
-(restarts x iterations). Seconds come from --ms-per-row, the measured time of one row of one
-iteration at the batch the setting runs (benchmarks/RESULTS.md), so that the plot does not carry
-the evaluation machine's load.
+Each row: PSNR and SSIM of the whole image, and the difference from the base (mean ± 95%
+confidence half-width over the images). A search of R restarts runs R rows per image at once; its
+seconds per image are the iterations times the measured time of one iteration at batch R on
+ONNX Runtime (--latency: benchmarks/iteration_latency.py's JSON with those batches), so that the
+cost does not carry the evaluation machine's load.
 """
 from __future__ import annotations
 
@@ -49,8 +50,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("folder", type=Path)
     ap.add_argument("--base", default="r4:ours+encoder:100", help="RUN:METHOD:ITERATIONS of the base row")
-    ap.add_argument("--ms-per-row", type=float, default=None,
-                    help="milliseconds per row and iteration, for the seconds column and the plot")
+    ap.add_argument("--latency", type=Path, default=None,
+                    help="iteration_latency.py's JSON with batches 1, 2 and 4: seconds per setting")
     ap.add_argument("--plot", type=Path)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--runs", default=None, help="comma-separated run names to show (default: all)")
@@ -60,17 +61,23 @@ def main() -> None:
         keep = set(args.runs.split(","))
         table = [r for r in table if r["run"] in keep]
     table.sort(key=lambda r: (r["mask"], natural(r["run"]), r["method"], r["iterations"]))
-    sec = args.ms_per_row
-    print(f"| mask | run | method | restarts x iterations | {'seconds | ' if sec else ''}PSNR (dB) | SSIM | "
+    sec = None
+    if args.latency:
+        rows_ = json.loads(args.latency.read_text())["rows"]
+        ms = {r["batch"]: r[r["best_ort"]]["median_ms"] for r in rows_}
+        sec = {"ms_per_iteration_at_batch": ms}
+        for r in table:
+            r["seconds"] = r["iterations"] * ms[r["restarts"]] / 1000
+    print(f"| mask | run | method | restarts x iterations | {'search (s) | ' if sec else ''}PSNR (dB) | SSIM | "
           "PSNR − base (dB) | SSIM − base |")
     print(f"|---|---|---|---|{'---|' if sec else ''}---|---|---|---|")
     for r in table:
-        s = f"{r['row_iterations'] * sec / 1000:.2f} | " if sec else ""
+        s = f"{r['seconds']:.2f} | " if sec else ""
         print(f"| {r['mask']} | {r['run']} | {r['method']} | {r['restarts']} x {r['iterations']} | {s}"
               f"{r['psnr']:.2f} | {r['ssim']:.4f} | {r['d_psnr']:+.3f} ± {r['ci_psnr']:.3f} | "
               f"{r['d_ssim']:+.4f} ± {r['ci_ssim']:.4f} |")
     if args.json:
-        args.json.write_text(json.dumps({"base": args.base, "ms_per_row": sec, "rows": table}, indent=1))
+        args.json.write_text(json.dumps({"base": args.base, "latency": sec, "rows": table}, indent=1))
     if args.plot:
         import matplotlib
         matplotlib.use("Agg")
@@ -81,13 +88,15 @@ def main() -> None:
                 ax = axes[row][col]
                 series: dict = {}
                 for r in table:
-                    if r["mask"] == kind and r["run"] in ("r1", "r2", "r4"):
-                        series.setdefault((r["method"], r["restarts"]), []).append(r)
-                for (method, restarts), rs in sorted(series.items()):
+                    if r["mask"] == kind and r["run"] in ("r1", "r2", "r4", "r1_lr0.02_k40"):
+                        series.setdefault((r["method"], r["restarts"], r["run"]), []).append(r)
+                for (method, restarts, _), rs in sorted(series.items()):
                     rs.sort(key=lambda r: r["iterations"])
-                    x = [r["row_iterations"] * (sec / 1000 if sec else 1) for r in rs]
+                    x = [r["seconds"] if sec else r["row_iterations"] for r in rs]
+                    lr = rs[0]["overrides"].get("lr", 0.01)
                     ax.plot(x, [r[f"d_{metric}"] for r in rs], "o-" if method.startswith("ours") else "s--",
-                            label=f"{method.split('+')[0]}, {restarts} restart{'s' if restarts > 1 else ''}")
+                            label=f"{method.split('+')[0]}, {restarts} restart{'s' if restarts > 1 else ''}, "
+                                  f"step {lr:g}")
                     for r, xi in zip(rs, x):
                         ax.annotate(str(r["iterations"]), (xi, r[f"d_{metric}"]), fontsize=7,
                                     textcoords="offset points", xytext=(3, 3))
@@ -95,7 +104,8 @@ def main() -> None:
                 ax.axhline(-0.05 if metric == "psnr" else -0.001, color="red", lw=0.8, ls=":")
                 ax.set_xscale("log")
                 ax.set_title(f"{kind}: {metric.upper()} − the old default (4 x 100)")
-                ax.set_xlabel("seconds of search per image" if sec else "image-iterations")
+                ax.set_xlabel("seconds of search per image (ONNX Runtime, this CPU)" if sec
+                              else "image-iterations")
         axes[0][0].legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(args.plot, dpi=110)

@@ -116,11 +116,11 @@ def importance_weights(M: np.ndarray, window: int = 7) -> np.ndarray:
 
 
 def _box_sum(a: np.ndarray, window: int, axis: int) -> np.ndarray:
-    """Sums over a centred window along one axis, zeros beyond the edges. From a cumulative sum:
-    for a 0/1 mask every partial sum is an exact integer in float64, so the box sums are exact."""
+    """Sums over a centred window along one axis, zeros beyond the edges: each output adds the
+    `window` values around it (exact integers for a 0/1 mask; a NaN reaches only the windows that
+    hold it, as in the CUDA kernel)."""
     r = window // 2
     pad = [(0, 0)] * a.ndim
-    pad[axis] = (r + 1, r)
-    c = np.cumsum(np.pad(a, pad), axis=axis)
-    n = a.shape[axis]
-    return np.take(c, np.arange(window, window + n), axis=axis) - np.take(c, np.arange(n), axis=axis)
+    pad[axis] = (r, r)
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(a, pad), window, axis=axis)
+    return windows.sum(axis=-1)
