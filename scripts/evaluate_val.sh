@@ -8,6 +8,6 @@ shift || true
 data=${INPAINT_DATA:-../shared/data/celeba64/val.zip}
 mkdir -p "$out"
 inpaint-eval --data "$data" -n 500 --masks center,pattern \
-    --methods ours,se,tv,lr,telea,ns,biharmonic,mean --iterations 300 --restarts 1 \
+    --methods ours,se,tv,lr,telea,ns,biharmonic,mean --init random --iterations 300 --restarts 1 \
     --curve 25,50,100,200,300 --curve-plot "$out/quality_vs_iterations.png" \
     --json "$out/val500.json" "$@" | tee "$out/val500.md"

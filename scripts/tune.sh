@@ -7,7 +7,7 @@ out=${1:?usage: scripts/tune.sh OUTDIR [N]}
 n=${2:-64}
 data=${INPAINT_DATA:-../shared/data/celeba64/val.zip}
 mkdir -p "$out"
-common=(--data "$data" -n "$n" --skip 500 --masks center,pattern --iterations 300 --restarts 1 --quiet)
+common=(--data "$data" -n "$n" --skip 500 --masks center,pattern --init random --iterations 300 --restarts 1 --quiet)
 run() {  # name, then inpaint-eval arguments
     local name=$1; shift
     [ -f "$out/$name.json" ] && return 0      # resumable: finished settings are kept
