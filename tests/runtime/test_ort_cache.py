@@ -47,28 +47,31 @@ def test_the_cached_graphs_give_the_same_numbers(tiny_bundle, cache, monkeypatch
 def test_a_damaged_cached_graph_is_made_anew(tiny_bundle, cache):
     bundle = load_bundle(tiny_bundle)
     good = OrtEngine(bundle, threads=1).generator(initial_z(1, 100, 0))
-    path = ort_cache.cache_path(bundle.graph_io("generator")["sha256"], "fp32", OrtEngine(bundle)._ort.__version__)
+    path = ort_cache.cache_path(bundle.graph_io("generator")["sha256"], bundle.manifest["weights"]["sha256"], "fp32",
+                                OrtEngine(bundle)._ort.__version__)
     path.write_bytes(b"not a graph")
     np.testing.assert_array_equal(OrtEngine(bundle, threads=1).generator(initial_z(1, 100, 0)), good)
     assert path.stat().st_size > 1000                       # replaced by a real graph
 
 
 def test_the_key_holds_the_graph_the_runtime_and_the_cpu(cache, monkeypatch):
-    base = ort_cache.cache_path("a" * 64, "fp32", "1.0")
+    base = ort_cache.cache_path("a" * 64, "w" * 64, "fp32", "1.0")
     assert base.parent == cache
-    assert len({base, ort_cache.cache_path("b" * 64, "fp32", "1.0"), ort_cache.cache_path("a" * 64, "fp16", "1.0"),
-                ort_cache.cache_path("a" * 64, "fp32", "1.1")}) == 4
+    assert len({base, ort_cache.cache_path("b" * 64, "w" * 64, "fp32", "1.0"),
+                ort_cache.cache_path("a" * 64, "v" * 64, "fp32", "1.0"),
+                ort_cache.cache_path("a" * 64, "w" * 64, "fp16", "1.0"),
+                ort_cache.cache_path("a" * 64, "w" * 64, "fp32", "1.1")}) == 5
     ort_cache.cpu_signature.cache_clear()
     monkeypatch.setattr(ort_cache.platform, "machine", lambda: "another-cpu")
     try:
-        assert ort_cache.cache_path("a" * 64, "fp32", "1.0") != base
+        assert ort_cache.cache_path("a" * 64, "w" * 64, "fp32", "1.0") != base
     finally:
         ort_cache.cpu_signature.cache_clear()
 
 
 def test_cache_off_keeps_nothing(tiny_bundle, tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_ENV, "off")
-    assert ort_cache.cache_path("a" * 64, "fp32", "1.0") is None
+    assert ort_cache.cache_path("a" * 64, "w" * 64, "fp32", "1.0") is None
     OrtEngine(load_bundle(tiny_bundle), threads=1).generator(initial_z(1, 100, 0))
     assert not (tmp_path / "cache").exists()
 
@@ -103,3 +106,22 @@ def test_a_broken_bundle_graph_still_says_so(tiny_bundle, cache, tmp_path):
     (bad / "generator.onnx").write_bytes(b"garbage")
     with pytest.raises(BundleError, match="cannot load"):
         OrtEngine(bundle, threads=1).generator(initial_z(1, 100, 0))
+
+
+def test_two_models_of_one_shape_do_not_share_a_cached_graph(tiny_bundle, cache, tmp_path):
+    """Same graph files, other weights (a model retrained and exported again): its own numbers."""
+    import hashlib
+    import json
+    import shutil
+    other = tmp_path / "other"
+    shutil.copytree(tiny_bundle, other)
+    w = np.frombuffer((other / "weights.bin").read_bytes(), np.float32) * np.float32(0.5)
+    (other / "weights.bin").write_bytes(w.tobytes())
+    m = json.loads((other / "manifest.json").read_text())
+    m["weights"]["sha256"] = hashlib.sha256(w.tobytes()).hexdigest()
+    (other / "manifest.json").write_text(json.dumps(m))
+    z = initial_z(1, 100, 0)
+    first = OrtEngine(load_bundle(tiny_bundle), threads=1).generator(z)
+    second = OrtEngine(load_bundle(other), threads=1).generator(z)
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(second, OrtEngine(load_bundle(other), threads=1).generator(z))

@@ -101,8 +101,9 @@ class OrtEngine(GraphEngine):
         if self.providers != ["CPUExecutionProvider"]:
             return None
         from inpaint.runtime.engines.ort_cache import cache_path
-        return cache_path(self.bundle.graph_io(name)["sha256"], self.bundle.manifest.get("precision", "fp32"),
-                          self._ort.__version__)
+        weights = self.bundle.manifest["weights"]
+        return cache_path(self.bundle.graph_io(name)["sha256"], weights.get("stored", weights)["sha256"],
+                          self.bundle.manifest.get("precision", "fp32"), self._ort.__version__)
 
     def _load_optimised(self, path):
         from inpaint.runtime.engines.ort_cache import touch

@@ -6,8 +6,9 @@ session of a graph on a machine saves the optimised graph (`optimized_model_file
 included) in the user cache; later processes load that file with optimisation off.
 
 The optimised graph depends on the CPU (its layout transforms are made for this vector width),
-so the key holds the graph's sha256, its precision, the ONNX Runtime version, the machine and
-the CPU's feature flags. A cached file ONNX Runtime cannot load is removed and made anew. Each
+so the key holds the graph's sha256, the weights file's (a graph names its weights by offset, so
+two models of one shape share their graph files), its precision, the ONNX Runtime version, the
+machine and the CPU's feature flags. A cached file ONNX Runtime cannot load is removed and made anew. Each
 use touches its file; a file unused for UNUSED_DAYS is removed when a new one is saved, so graphs of
 bundles no longer run (or of an older ONNX Runtime) do not pile up.
 """
@@ -40,12 +41,12 @@ def cpu_signature() -> str:
     return f"{platform.system()}-{platform.machine()}-{flags}"
 
 
-def cache_path(graph_sha256: str, precision: str, ort_version: str, suffix: str = "") -> Path | None:
-    """Where the optimised form of a graph lives, or None where caching is off."""
+def cache_path(graph_sha256: str, weights_sha256: str, precision: str, ort_version: str) -> Path | None:
+    """Where the optimised form of a graph (with its weights) lives, or None where caching is off."""
     root = cache_root()
     if root is None:
         return None
-    key = hashlib.sha256("|".join([graph_sha256, precision, ort_version, cpu_signature(), suffix])
+    key = hashlib.sha256("|".join([graph_sha256, weights_sha256, precision, ort_version, cpu_signature()])
                          .encode()).hexdigest()[:32]
     return root / SUBDIR / f"{key}.onnx"
 
