@@ -15,7 +15,7 @@ INITS = ("auto", "encoder", "random")
 # Adam steps at most, by where the search starts. From the latent encoder's z, quality stops rising
 # within 25-50 steps and then slowly declines as the fit to the known pixels takes over; a random
 # start is still rising at 1,000 (docs/RESULTS.md, on val images disjoint from the evaluation's).
-DEFAULT_ITERATIONS = {"random": 1000, "encoder": 25}
+DEFAULT_ITERATIONS = {"random": 1000, "encoder": 30}
 # Starts per image and Adam's step size, by where the search starts. From the encoder, its own z
 # alone scores higher than the best of it and three perturbations picked by the loss, and 25 steps
 # of 0.02 match 100 of 0.01 (docs/RESULTS.md, on the tuning images); a random start keeps the
