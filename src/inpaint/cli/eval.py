@@ -11,6 +11,7 @@ from click.core import ParameterSource
 
 from inpaint.cli.common import positive_ints, torch_device, user_errors
 from inpaint.errors import InpaintError
+from inpaint.spec import DEFAULT_ITERATIONS
 
 CROP_METHODS = ("ours", "se", "tv", "lr", "telea", "ns", "biharmonic", "mean")
 CROP_DEFAULT_N = 500
@@ -61,7 +62,8 @@ def _csv(choices):
                    "model's latent encoder; reported as ours+encoder, se+encoder); auto: what "
                    "inpaint-rt complete starts from, the encoder where the model has one.")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
-              help="Adam steps for ours/se [default: each start's own, 1000 random, 25 encoder].")
+              help=f"Adam steps for ours/se [default: each start's own, {DEFAULT_ITERATIONS['random']} random, "
+                   f"{DEFAULT_ITERATIONS['encoder']} encoder].")
 @click.option("--restarts", type=click.IntRange(min=1), default=None,
               help="Starts per image for ours/se or the photo model methods [default: each start's "
                    "own, 4 random, 1 encoder].")

@@ -10,6 +10,7 @@ import click
 
 from inpaint.cli.common import user_errors
 from inpaint.errors import InpaintError, OutputError
+from inpaint.spec import DEFAULT_ITERATIONS
 
 SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -47,7 +48,8 @@ def main():
                    "perturbed around its z); random, z drawn from U[-1, 1]; auto: encoder where the "
                    "model has one.")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
-              help="Adam steps on z at most [default: 25 from the encoder, 1000 from random z].")
+              help=f"Adam steps on z at most [default: {DEFAULT_ITERATIONS['encoder']} from the encoder, "
+                   f"{DEFAULT_ITERATIONS['random']} from random z].")
 @click.option("--restarts", type=click.IntRange(min=1), default=None,
               help="Starts per image, searched together; the lowest final loss wins [default: 1 from "
                    "the encoder, 4 from random z].")
