@@ -231,3 +231,36 @@ def test_picture_checks_its_arrays():
         Picture(np.zeros((4, 4, 3), np.float32), None, "RGB")
     with pytest.raises(ValueError, match="alpha"):
         Picture(np.zeros((4, 4, 1), np.uint8), np.zeros((4, 5), np.uint8), "L")
+
+
+def test_uploaded_bytes_decode_as_the_file_reads(tmp_path):
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (9, 7, 4), dtype=np.uint8)
+    path = tmp_path / "in.png"
+    Image.fromarray(rgba).save(path)
+    from_file, from_bytes = read_image(path), imageio.decode_image(path.read_bytes(), "in.png")
+    assert np.array_equal(from_file.pixels, from_bytes.pixels) and np.array_equal(from_file.alpha, from_bytes.alpha)
+    mask = np.zeros((9, 7), np.uint8)
+    mask[2:5, 1:4] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    assert np.array_equal(imageio.decode_mask((tmp_path / "m.png").read_bytes(), (9, 7)), mask > 0)
+    assert imageio.encode_image(from_bytes) == _written(tmp_path / "out.png", from_bytes)
+
+
+def _written(path, picture):
+    imageio.write_image(path, picture)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("data, words", [(b"plain text", "image face.png is not an image file"),
+                                         (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "face.png")])
+def test_bad_upload_errors_name_the_upload(data, words):
+    with pytest.raises(ImageError, match=words):
+        imageio.decode_image(data, "face.png")
+
+
+def test_uploaded_mask_of_another_size_names_it():
+    out = __import__("io").BytesIO()
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(out, format="PNG")
+    with pytest.raises(ImageError, match="mask m.png is 4x4 but the image is 7x9"):
+        imageio.decode_mask(out.getvalue(), (9, 7), name="m.png")

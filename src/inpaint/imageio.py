@@ -6,6 +6,7 @@ In a mask file white (non-zero) marks a hole to fill; in an image alpha = 0 also
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 import warnings
 from dataclasses import dataclass
@@ -61,9 +62,22 @@ def read_image(path: str | Path) -> Picture:
 def read_mask(path: str | Path, size: tuple[int, int], invert: bool = False) -> np.ndarray:
     """Read a mask as bool (H, W), True = hole: gray >= 128; a fully transparent pixel counts as 0."""
     path = Path(path)
-    picture = _read(path, "mask")
+    return _hole(_read(path, "mask"), f"mask {path}", size, invert)
+
+
+def decode_image(data: bytes, name: str = "upload") -> Picture:
+    """read_image for the bytes of a file (an upload); `name` stands for it in error messages."""
+    return _decode(io.BytesIO(data), name, "image")
+
+
+def decode_mask(data: bytes, size: tuple[int, int], invert: bool = False, name: str = "upload") -> np.ndarray:
+    """read_mask for the bytes of a file (an upload)."""
+    return _hole(_decode(io.BytesIO(data), name, "mask"), f"mask {name}", size, invert)
+
+
+def _hole(picture: Picture, label: str, size: tuple[int, int], invert: bool) -> np.ndarray:
     if picture.size != tuple(size):
-        raise ImageError(f"mask {path} is {_wxh(picture.size)} but the image is {_wxh(size)} "
+        raise ImageError(f"{label} is {_wxh(picture.size)} but the image is {_wxh(size)} "
                          "(width x height); give a mask of the same size as the image")
     if picture.mode == "L":
         gray = picture.pixels[..., 0]
@@ -80,13 +94,14 @@ def hole_from_alpha(picture: Picture) -> np.ndarray | None:
     return None if picture.alpha is None else picture.alpha == 0
 
 
-def check_hole(hole: np.ndarray) -> None:
-    """Refuse a hole that leaves nothing to fill or nothing known to fill it from."""
+def check_hole(hole: np.ndarray, invert: str = "pass --invert-mask") -> None:
+    """Refuse a hole that leaves nothing to fill or nothing known to fill it from; `invert` says
+    how the caller's user inverts a mask."""
     if not hole.any():
-        raise ImageError("the mask marks no pixel to fill; white = hole, or pass --invert-mask")
+        raise ImageError(f"the mask marks no pixel to fill; white = hole, or {invert}")
     if hole.all():
         raise ImageError("the mask marks every pixel to fill, so nothing is known to fill it from; "
-                         "black = known, or pass --invert-mask")
+                         f"black = known, or {invert}")
 
 
 def write_image(path: str | Path, picture: Picture) -> None:
@@ -98,16 +113,27 @@ def write_image(path: str | Path, picture: Picture) -> None:
         if fmt is None:
             raise ImageError(f"cannot write {path}: unsupported suffix {path.suffix!r}; "
                              f"use one of {', '.join(WRITE_FORMATS)}")
-        array = picture.pixels
-        if picture.alpha is not None and fmt == "PNG":
-            array = np.concatenate([array, picture.alpha[..., None]], axis=2)
-        if array.shape[2] == 1:
-            array = array[..., 0]
-        options = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {}
         try:
-            Image.fromarray(array).save(tmp, format=fmt, **options)
+            _save(picture, tmp, fmt)
         except OSError as e:
             raise OutputError(f"cannot write {path} ({e}); check free space and permissions") from None
+
+
+def encode_image(picture: Picture, fmt: str = "PNG") -> bytes:
+    """The bytes write_image would write: PNG with alpha, or JPEG (quality 95) without."""
+    out = io.BytesIO()
+    _save(picture, out, fmt)
+    return out.getvalue()
+
+
+def _save(picture: Picture, target, fmt: str) -> None:
+    array = picture.pixels
+    if picture.alpha is not None and fmt == "PNG":
+        array = np.concatenate([array, picture.alpha[..., None]], axis=2)
+    if array.shape[2] == 1:
+        array = array[..., 0]
+    options = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {}
+    Image.fromarray(array).save(target, format=fmt, **options)
 
 
 def _read(path: Path, what: str) -> Picture:
@@ -116,30 +142,35 @@ def _read(path: Path, what: str) -> Picture:
         raise ImageError(f"{what} {path} is a directory; give an image file")
     if not path.exists():
         raise ImageError(f"{what} {path} not found; check the path")
+    return _decode(path, str(path), what)
+
+
+def _decode(source, label: str, what: str) -> Picture:
+    """Open, check and fully decode a file or file object, named `label` in every error."""
     with _strict_pillow():
         try:
-            im = Image.open(path)
+            im = Image.open(source)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
             found = re.search(r"\((\d+) pixels\)", str(e))
-            raise ImageError(_too_large(path, what, int(found[1]) if found else None)) from None
+            raise ImageError(_too_large(label, what, int(found[1]) if found else None)) from None
         except UnidentifiedImageError:
-            raise ImageError(f"{what} {path} is not an image file Pillow can read; "
+            raise ImageError(f"{what} {label} is not an image file Pillow can read; "
                              "give a PNG or JPEG") from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:
-            raise ImageError(f"cannot read {what} {path} ({e}); "
+            raise ImageError(f"cannot read {what} {label} ({e}); "
                              "check that it is a readable image file") from None
         with im:
             w, h = im.size
             if w * h > MAX_PIXELS:
-                raise ImageError(_too_large(path, what, w * h, f"{w}x{h} = "))
+                raise ImageError(_too_large(label, what, w * h, f"{w}x{h} = "))
             depth = _deep_samples(im)
             if depth:
-                raise ImageError(f"{what} {path} has {depth} samples; only 8 bits per channel "
+                raise ImageError(f"{what} {label} has {depth} samples; only 8 bits per channel "
                                  "is supported: convert it to 8-bit")
             try:
                 im.load()
             except (OSError, SyntaxError, ValueError, EOFError) as e:
-                raise ImageError(f"{what} {path} is truncated or corrupt ({e}); "
+                raise ImageError(f"{what} {label} is truncated or corrupt ({e}); "
                                  "re-export or re-download it") from None
             return _to_picture(im)
 
@@ -186,9 +217,9 @@ def _to_picture(im: Image.Image) -> Picture:
     return Picture(pixels, alpha, "L" if gray else "RGB")
 
 
-def _too_large(path: Path, what: str, pixels: int | None, shape: str = "") -> str:
+def _too_large(label: str, what: str, pixels: int | None, shape: str = "") -> str:
     count = f"{shape}{pixels:,} pixels" if pixels else "too many pixels"
-    return (f"{what} {path} has {count}, more than the limit of {MAX_PIXELS:,}; "
+    return (f"{what} {label} has {count}, more than the limit of {MAX_PIXELS:,}; "
             "downscale or crop it first")
 
 

@@ -143,6 +143,70 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
                    f"loading: {summary['images_per_second']:.2f} images/s", err=True)
 
 
+@main.command(context_settings=SETTINGS)
+@click.option("--host", default="127.0.0.1", help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, help="Port to listen on (0: any free one).")
+@click.option("--backend", type=click.Choice(["auto", "trt", "ort", "torch", "gpu"]), default="auto",
+              help="As for complete.")
+@click.option("--bundle", type=click.Path(path_type=Path), help="As for complete.")
+@click.option("--weights", type=click.Path(path_type=Path), help="As for complete.")
+@click.option("--device", default=None, help="As for complete.")
+@click.option("--max-batch", type=click.IntRange(min=1), default=16,
+              help="Rows (images x restarts) searched together at most.")
+@click.option("--max-wait-ms", type=click.FloatRange(min=0), default=20,
+              help="How long the first request of a batch waits for others to join it.")
+@click.option("--max-queue", type=click.IntRange(min=1), default=64,
+              help="Requests waiting at most; past that the server answers 503 with Retry-After.")
+@click.option("--max-upload-mb", type=click.FloatRange(min=0.01), default=20,
+              help="Largest request body; larger uploads get 413 before they are read whole.")
+@click.option("--quiet", is_flag=True, help="No access log.")
+@user_errors
+def serve(host, port, backend, bundle, weights, device, max_batch, max_wait_ms, max_queue, max_upload_mb, quiet):
+    """Serve completions over HTTP, with a page at / to paint a hole and watch it fill.
+
+    Concurrent requests are searched together in one batch (up to --max-batch rows, waiting at
+    most --max-wait-ms for company); each gets the same pixels as alone with its seed. The API is
+    described at /docs (OpenAPI at /openapi.json).
+
+    \b
+    Examples:
+      inpaint-rt serve                      # then open http://127.0.0.1:8080/
+      curl -F image=@face.png -F mask=@mask.png http://127.0.0.1:8080/v1/complete -o filled.png
+    """
+    try:
+        import uvicorn
+        from inpaint.serve.app import create_app
+    except ImportError:
+        raise InpaintError("inpaint-rt serve needs FastAPI and uvicorn: pip install 'inpaint[serve]'") from None
+    from inpaint.serve.service import batcher_for, model_info
+    from inpaint.spec import InpaintSettings
+
+    _check_listen(host, port)
+    base = _inpainter(backend, bundle, weights, device, InpaintSettings(), quiet)
+    batcher = batcher_for(base, max_batch, max_wait_ms, max_queue)
+    app = create_app(batcher, model_info(base, backend), max_upload_mb)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    click.echo(f"inpaint: serving {base.engine.name} on http://{shown}:{port}/ (API docs at /docs); "
+               "Ctrl-C stops", err=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning" if quiet else "info", access_log=not quiet)
+    finally:
+        batcher.close()
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Refuse an address the server could not listen on before loading anything."""
+    import socket
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((host, port))
+    except OSError as e:
+        raise InpaintError(f"cannot listen on {host}:{port} ({e.strerror or e}); give another --port "
+                           "or --host") from None
+
+
 def _framing(value: str):
     """--framing as parse_framing reads it; its error names the option."""
     from inpaint.runtime.framing import parse_framing

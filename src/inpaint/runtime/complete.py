@@ -13,7 +13,7 @@ from inpaint.imageio import Picture
 from inpaint.runtime.engines import Engine
 from inpaint.runtime.framing import WHOLE, Box, Framer, Framing, given
 from inpaint.runtime.ops import CpuOps
-from inpaint.runtime.optimise import Search, optimise
+from inpaint.runtime.optimise import Search, initial_z, optimise
 from inpaint.runtime.problem import make_problem
 from inpaint.runtime.square import Square
 from inpaint.spec import InpaintSettings
@@ -96,6 +96,14 @@ class Inpainter:
         return cls(OrtEngine(bundle, threads, list(providers) if providers else None, device_id=device),
                    settings=settings)
 
+    def with_settings(self, settings: InpaintSettings) -> "Inpainter":
+        """An Inpainter with other settings on this one's engine, ops, search loop and face finder."""
+        other = Inpainter(self.engine, self.ops, settings, self.search)
+        if self._framer is None:
+            self._framer = Framer()
+        other._framer = self._framer
+        return other
+
     def complete(self, picture: Picture, hole: np.ndarray, on_step: Callable | None = None,
                  framing: str | Box | Framing = "auto") -> Completion:
         return self.complete_many([picture], [hole], on_step, framing=[framing])[0]
@@ -117,11 +125,17 @@ class Inpainter:
 
     def complete_many(self, pictures: list[Picture], holes: list[np.ndarray],
                       on_step: Callable | None = None, keep: tuple[int, ...] = (),
-                      framing: str | Box | Framing | list = "auto") -> list[Completion]:
+                      framing: str | Box | Framing | list = "auto", seeds: list[int] | None = None,
+                      on_preview: Callable[[int, list[Picture]], None] | None = None,
+                      preview_every: int = 5) -> list[Completion]:
         """Complete several images in one batch (each with `restarts` rows).
 
         framing: one for all images or a list, one per image (see frame()). For each k in `keep`,
-        Completion.earlier[k] is the completion the first k iterations gave.
+        Completion.earlier[k] is the completion the first k iterations gave. seeds: one per image,
+        each drawing that image's starts as a batch of that image alone would (settings.seed
+        draws the whole batch's where None), so that an image's completion does not depend on the
+        images it shares a batch with. on_preview(k, pictures) is given the completions of the
+        best iterates of the first k steps, every `preview_every` steps before the last.
         """
         t0 = time.perf_counter()
         spec, s = self.engine.spec, self.settings
@@ -138,8 +152,16 @@ class Inpainter:
                                    f"{spec.resolution} resolution; give a larger square or a smaller hole")
         problem = make_problem(np.stack([y for y, _ in lows]), np.stack([k for _, k in lows]),
                                spec.patch, s.window)
-        z = self.start(problem) if s.init == "encoder" else None
-        search = self.search(self.engine, self.ops, problem.repeat(s.restarts), s, z=z, on_step=on_step, keep=keep)
+        z = self._starts(problem, seeds)
+        on_best = None
+        if on_preview is not None:
+            def on_best(k, best):
+                if k % preview_every == 0 and k < s.iteration_limit:
+                    xs = best.best_of(s.restarts).x
+                    on_preview(k, [self._blend(p, rgb, h, y, known, x, q)[0] for p, rgb, h, (y, known), x, q
+                                   in zip(pictures, rgbs, holes, lows, xs, squares)])
+        search = self.search(self.engine, self.ops, problem.repeat(s.restarts), s, z=z, on_step=on_step,
+                             keep=keep, **({"on_best": on_best} if on_best else {}))
         best = search.best_of(s.restarts)
         t1 = time.perf_counter()
         done = [self._paste(p, rgb, h, y, k, x, best, i, t1 - t0, f)
@@ -149,13 +171,29 @@ class Inpainter:
                 c.earlier[k] = self._blend(p, rgb, h, y, known, x, q)[0]
         return done
 
+    def _starts(self, problem, seeds: list[int] | None) -> np.ndarray | None:
+        """The search's first z, image-major, or None for optimise's own random draw."""
+        s = self.settings
+        if seeds is None:
+            return self.start(problem) if s.init == "encoder" else None
+        if len(seeds) != problem.batch:
+            raise ValueError(f"seeds: one per image ({problem.batch}), got {len(seeds)}")
+        if s.init == "encoder":
+            z = self.engine.encode(problem.y * problem.known, problem.known)
+            return np.concatenate([self._perturbed(z[i:i + 1], seed) for i, seed in enumerate(seeds)])
+        return np.concatenate([initial_z(s.restarts, self.engine.spec.z_dim, seed) for seed in seeds])
+
     def start(self, problem) -> np.ndarray:
         """The encoder's starting points, image-major (B * restarts, z_dim): the first restart of
         each image starts at E's z, the others at E's z plus Gaussian noise of std
         settings.perturbation (seeded), clipped to [-1, 1]."""
+        return self._perturbed(self.engine.encode(problem.y * problem.known, problem.known), self.settings.seed)
+
+    def _perturbed(self, z: np.ndarray, seed: int) -> np.ndarray:
+        """Each row of z (B, z_dim) repeated `restarts` times, all but the first perturbed."""
         s = self.settings
-        z = np.repeat(self.engine.encode(problem.y * problem.known, problem.known), s.restarts, axis=0)
-        noise = np.random.default_rng(s.seed).normal(0.0, s.perturbation, z.shape).astype(np.float32)
+        z = np.repeat(z, s.restarts, axis=0)
+        noise = np.random.default_rng(seed).normal(0.0, s.perturbation, z.shape).astype(np.float32)
         noise[::s.restarts] = 0.0
         return np.clip(z + noise, -1.0, 1.0).astype(np.float32)
 

@@ -42,13 +42,15 @@ class GpuOps:
 
 
 def gpu_search(engine, ops: GpuOps, problem, settings: InpaintSettings, z=None, on_step=None,
-               keep: tuple[int, ...] = ()):
-    """optimise()'s signature over device_search: on_step is told once, at the end (the loop
-    reads nothing back per iteration)."""
+               keep: tuple[int, ...] = (), on_best=None):
+    """optimise()'s signature over device_search: on_step and on_best are told once, at the end
+    (the loop reads nothing back per iteration)."""
     from inpaint.runtime.device_search import device_search
     search = device_search(engine, ops.cuda, problem, settings, z, keep=keep)
     if on_step is not None:
         on_step(search.iterations, search.history[-1])
+    if on_best is not None:
+        on_best(search.iterations, search)
     return search
 
 

@@ -46,13 +46,15 @@ def initial_z(batch: int, z_dim: int, seed: int) -> np.ndarray:
 
 def optimise(engine: Engine, ops, problem: Problem, settings: InpaintSettings,
              z: np.ndarray | None = None, on_step: Callable[[int, float], None] | None = None,
-             keep: tuple[int, ...] = ()) -> Search:
+             keep: tuple[int, ...] = (), on_best: Callable[[int, Search], None] | None = None) -> Search:
     """Minimise contextual + lambda * prior + mu * consistency over z with Adam, clipping z to [-1, 1].
 
     Every row of `problem` is solved independently (the losses are per-sample sums), so images and
     restarts share one batch. Stops early once the mean loss improves by less than rel_tol over
     `patience` steps. For each k in `keep`, Search.kept[k] holds the best iterate of the first k
     steps (the final best where the search stopped before k): quality against iterations in one run.
+    on_best(k, best) sees the best iterates of the first k steps after every step (best's arrays
+    are updated in place afterwards: copy what is kept).
     """
     t0 = time.perf_counter()
     lam, mu = settings.prior_weight, settings.consistency_weight
@@ -79,6 +81,8 @@ def optimise(engine: Engine, ops, problem: Problem, settings: InpaintSettings,
             best.kept[it] = (best.x.copy(), best.loss.copy())
         if on_step is not None:
             on_step(it, history[-1])
+        if on_best is not None:
+            on_best(it, best)
         if it > settings.patience and \
                 history[-1 - settings.patience] - history[-1] < settings.rel_tol * abs(history[-1 - settings.patience]):
             break
