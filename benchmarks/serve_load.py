@@ -131,10 +131,10 @@ def percentile_ms(seconds: list[float], q: float) -> float:
     return float(np.percentile(np.array(seconds) * 1e3, q))
 
 
-def start_server(port: int, max_batch: int, max_wait_ms: float, max_queue: int) -> subprocess.Popen:
+def start_server(port: int, max_batch: int, max_wait_ms: float, max_queue: int, log) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, "-m", "inpaint.cli.rt", "serve", "--port", str(port), "--quiet",
                                "--max-batch", str(max_batch), "--max-wait-ms", str(max_wait_ms),
-                               "--max-queue", str(max_queue)], stderr=subprocess.PIPE, text=True)
+                               "--max-queue", str(max_queue)], stderr=log, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -143,7 +143,7 @@ def start_server(port: int, max_batch: int, max_wait_ms: float, max_queue: int) 
         except httpx.HTTPError:
             time.sleep(0.2)
     server.kill()
-    raise SystemExit(f"the server did not start: {server.stderr.read()}")
+    raise SystemExit(f"the server did not start; its log: {log.name}")
 
 
 def main() -> None:
@@ -163,7 +163,8 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    server = start_server(port, args.max_batch, args.max_wait_ms, max_queue=4 * args.clients)
+    log = open(args.out.with_suffix(".server.log"), "w")
+    server = start_server(port, args.max_batch, args.max_wait_ms, 4 * args.clients, log)
     try:
         for request in goods[:2]:             # warm-up: sessions, the face finder
             send(url, request)
@@ -189,6 +190,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
     result = {"benchmark": "serve_load_cpu", "date": time.strftime("%Y-%m-%d"),
               "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                           "platform": platform.platform()},

@@ -8,7 +8,7 @@
 # Training resumes from its last checkpoint and finished evaluations are skipped, so a rerun
 # resumes:
 #   scripts/encoder_objectives.sh OUTDIR [N]      (runs in runs/encoder-<objective>)
-#   python scripts/compare_runs.py OUTDIR shipped
+#   python scripts/compare_runs.py OUTDIR shipped:ours+encoder   (and shipped:se+encoder)
 # Environment: STEPS (1200, about two epochs of the 37,540 training images), DATA, VAL.
 set -euo pipefail
 cd "$(dirname "$0")/.."

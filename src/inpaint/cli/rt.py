@@ -181,7 +181,7 @@ def serve(host, port, backend, bundle, weights, device, max_batch, max_wait_ms, 
     from inpaint.serve.service import batcher_for, model_info
     from inpaint.spec import InpaintSettings
 
-    _check_listen(host, port)
+    port = _check_listen(host, port)
     base = _inpainter(backend, bundle, weights, device, InpaintSettings(), quiet)
     batcher = batcher_for(base, max_batch, max_wait_ms, max_queue)
     app = create_app(batcher, model_info(base, backend), max_upload_mb)
@@ -194,14 +194,16 @@ def serve(host, port, backend, bundle, weights, device, max_batch, max_wait_ms, 
         batcher.close()
 
 
-def _check_listen(host: str, port: int) -> None:
-    """Refuse an address the server could not listen on before loading anything."""
+def _check_listen(host: str, port: int) -> int:
+    """The port to listen on (a free one for 0); refuses an address the server could not listen
+    on before anything is loaded."""
     import socket
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         with socket.socket(family) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((host, port))
+            return s.getsockname()[1]
     except OSError as e:
         raise InpaintError(f"cannot listen on {host}:{port} ({e.strerror or e}); give another --port "
                            "or --host") from None

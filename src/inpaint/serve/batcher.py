@@ -40,7 +40,7 @@ class SearchKey:
     restarts: int | None
 
 
-@dataclass
+@dataclass(eq=False)         # requests are told apart by identity (their arrays do not compare)
 class Request:
     picture: Picture
     hole: np.ndarray
