@@ -9,21 +9,24 @@
 # resumes:
 #   scripts/encoder_objectives.sh OUTDIR [N]      (runs in runs/encoder-<objective>)
 #   python scripts/compare_runs.py OUTDIR shipped:ours+encoder   (and shipped:se+encoder)
-# Environment: STEPS (1200, about two epochs of the 37,540 training images), DATA, VAL.
+# Environment: STEPS (1200, about two epochs of the 37,540 training images), LR (Adam's step size,
+# 1e-4), TAG (appended to the runs' and results' names, for another LR), DATA, VAL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/encoder_objectives.sh OUTDIR [N]}
 n=${2:-320}
 steps=${STEPS:-1200}
+lr=${LR:-1e-4}
+tag=${TAG:-}
 train_zip=${DATA:-../shared/data/celeba64/train.zip}
 val_zip=${VAL:-../shared/data/celeba64/val.zip}
 mkdir -p "$out"
 for objective in ours se; do
-    run=runs/encoder-$objective
+    run=runs/encoder-$objective$tag
     resume=()
     [ -f "$run/last.pt" ] && resume=(--resume)
     echo "$(date +%T) training $run" >&2
-    inpaint-train --encoder --objective "$objective" --lr 1e-4 --data "$train_zip" --out "$run" \
+    inpaint-train --encoder --objective "$objective" --lr "$lr" --data "$train_zip" --out "$run" \
         --max-steps "$steps" --checkpoint-every 100 --quiet "${resume[@]}"
 done
 evaluate() {  # name, then inpaint-eval arguments
@@ -35,5 +38,5 @@ evaluate() {  # name, then inpaint-eval arguments
     mv "$out/$name.json.tmp" "$out/$name.json"
 }
 evaluate shipped --methods ours,se
-evaluate encoder-ours --methods ours --weights runs/encoder-ours/last.pt
-evaluate encoder-se --methods se --weights runs/encoder-se/last.pt
+evaluate "encoder-ours$tag" --methods ours --weights "runs/encoder-ours$tag/last.pt"
+evaluate "encoder-se$tag" --methods se --weights "runs/encoder-se$tag/last.pt"

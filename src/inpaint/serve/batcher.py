@@ -125,6 +125,7 @@ class Batcher:
     def _run(self) -> None:
         while (batch := self._next_batch()) is not None:
             t0 = time.perf_counter()
+            self.batches.append(len(batch))             # before any of them is answered
             try:
                 self._complete(batch)
             except Exception as e:                        # a bad request among good ones: alone
@@ -136,7 +137,6 @@ class Batcher:
                             self._complete([r])
                         except Exception as e1:
                             r.on_error(e1)
-            self.batches.append(len(batch))
             self.seconds_per_image = 0.8 * self.seconds_per_image + 0.2 * (time.perf_counter() - t0) / len(batch)
 
     def _complete(self, batch: list[Request]) -> None:
