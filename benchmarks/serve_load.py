@@ -24,6 +24,7 @@ import platform
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -163,7 +164,7 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    log = open(args.out.with_suffix(".server.log"), "w")
+    log = tempfile.NamedTemporaryFile("w", prefix="serve_load_", suffix=".log", delete=False)   # kept for a look
     server = start_server(port, args.max_batch, args.max_wait_ms, 4 * args.clients, log)
     try:
         for request in goods[:2]:             # warm-up: sessions, the face finder
@@ -207,7 +208,7 @@ def main() -> None:
     for f in failures[:20]:
         print("FAIL", f, file=sys.stderr)
     if failures or not alive:
-        raise SystemExit(1)
+        raise SystemExit(f"the server's log: {log.name}")
 
 
 if __name__ == "__main__":
