@@ -192,3 +192,23 @@ def test_model_health_docs_and_page(live_server):
     assert "/v1/complete" in httpx.get(f"{live_server.url}/openapi.json").json()["paths"]
     page = httpx.get(f"{live_server.url}/")
     assert page.status_code == 200 and "inpaint" in page.text
+
+
+def test_a_late_watcher_gets_every_preview_then_done(live_server):
+    """Events asked for after the job has finished still carry each progress event in order."""
+    import time
+    img, hole = face(), box_mask(80, 72)
+    job = httpx.post(f"{live_server.url}/v1/jobs", files={"image": ("in.png", png(img)), "mask": ("m.png", png(hole))},
+                     data={"iterations": "12"}, timeout=60).json()
+    deadline = time.monotonic() + 60
+    while httpx.get(live_server.url + job["result"]).status_code == 409:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    kinds, steps = [], []
+    with httpx.stream("GET", live_server.url + job["events"], timeout=60) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                kinds.append(line[7:])
+            elif line.startswith("data: ") and kinds[-1] == "progress":
+                steps.append(json.loads(line[6:])["step"])
+    assert kinds == ["progress", "progress", "done"] and steps == [5, 10]

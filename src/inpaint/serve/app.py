@@ -220,7 +220,7 @@ def create_app(batcher: Batcher, model_info: dict, max_upload_mb: float = 20):
         job = find(job_id)
 
         async def stream():
-            seen = -1
+            seen, sent = -1, 0
             while True:
                 if job.version == seen:
                     await job.wait_change(seen, EVENT_HEARTBEAT_S)
@@ -230,6 +230,9 @@ def create_app(batcher: Batcher, model_info: dict, max_upload_mb: float = 20):
                             return
                         continue
                 seen = job.version
+                previews, sent = job.previews_after(sent)
+                for event in previews:
+                    yield f"event: progress\ndata: {json.dumps(event)}\n\n"
                 if job.error is not None:
                     yield f"event: error\ndata: {json.dumps(job.error)}\n\n"
                     return
@@ -238,8 +241,6 @@ def create_app(batcher: Batcher, model_info: dict, max_upload_mb: float = 20):
                             "width": job.size[0], "height": job.size[1]}
                     yield f"event: done\ndata: {json.dumps(done)}\n\n"
                     return
-                if job.preview is not None:
-                    yield f"event: progress\ndata: {json.dumps(job.preview)}\n\n"
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

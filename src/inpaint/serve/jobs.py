@@ -1,5 +1,6 @@
-"""Completion jobs of the web page: a request's latest preview and its result, watched by event
-streams. Jobs are kept in memory; finished ones are dropped after `ttl_s` or when too many pile up.
+"""Completion jobs of the web page: a request's previews and its result, watched by event streams
+(a watcher that comes late still gets every preview kept). Jobs are kept in memory; finished ones
+are dropped after `ttl_s` or when too many pile up.
 """
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+MAX_PREVIEWS = 50     # a job keeps its last progress events for watchers that come late
+
 
 @dataclass
 class Job:
     id: str
     version: int = 0                       # bumped on every change; watchers wait for it to move
-    preview: dict | None = None            # the latest progress event
+    previews: list = field(default_factory=list)   # the progress events, in order (the last MAX_PREVIEWS)
+    dropped: int = 0                       # progress events dropped from the front of `previews`
     result: bytes | None = None            # the PNG, once done
     report: dict | None = None
     size: tuple[int, int] | None = None    # (width, height) of the result
@@ -31,8 +35,16 @@ class Job:
         self.changed = asyncio.Event()
 
     def progress(self, event: dict) -> None:
-        self.preview = event
+        self.previews.append(event)
+        if len(self.previews) > MAX_PREVIEWS:
+            del self.previews[0]
+            self.dropped += 1
         self._bump()
+
+    def previews_after(self, count: int) -> tuple[list, int]:
+        """The progress events past the first `count` ever made (those still kept), and the new count."""
+        kept = self.previews[max(0, count - self.dropped):]
+        return kept, self.dropped + len(self.previews)
 
     def done(self, png: bytes, report: dict, size: tuple[int, int]) -> None:
         self.result, self.report, self.size, self.finished_at = png, report, size, time.monotonic()
