@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -70,6 +71,8 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
     if not (data or dry_run or resume):
         raise click.UsageError("give --data PATH (or --dry-run for a synthetic smoke test)")
     if encoder:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise InpaintError("--encoder trains in one process; start it without torchrun")
         return _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, checkpoint_every,
                               max_steps, weights, latent_weight, objective, resume, dry_run, quiet)
     if weights:
@@ -87,7 +90,8 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
                              max_steps=max_steps, dry_run=dry_run)
     summary = train(settings, spec, resume=resume, progress=not quiet and sys.stderr.isatty(),
                     log=lambda m: click.echo(m, err=True), overrides=overrides)
-    click.echo(json.dumps(summary))
+    if summary["rank"] == 0:               # under torchrun, one summary for the job
+        click.echo(json.dumps(summary))
 
 
 def _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, checkpoint_every, max_steps,
@@ -107,3 +111,7 @@ def _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, che
     summary = train_encoder(settings, resume=resume, progress=not quiet and sys.stderr.isatty(),
                             log=lambda m: click.echo(m, err=True), overrides=overrides)
     click.echo(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

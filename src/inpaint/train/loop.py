@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,10 +128,12 @@ def image_batch(data: torch.Tensor, idx: torch.Tensor, device: str) -> torch.Ten
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
-def _random_crops(x: torch.Tensor, size: int) -> torch.Tensor:
+def _random_crops(x: torch.Tensor, size: int, batch: int, rows: slice) -> torch.Tensor:
+    """Random size x size crops of x, this rank's `rows` of a global batch of `batch` (the draws
+    are made for the global batch, so every rank's random state stays the same)."""
     hi = x.shape[-1] - size + 1
-    top = torch.randint(0, hi, (x.shape[0],), device=x.device)
-    left = torch.randint(0, hi, (x.shape[0],), device=x.device)
+    top = torch.randint(0, hi, (batch,), device=x.device)[rows]
+    left = torch.randint(0, hi, (batch,), device=x.device)[rows]
     return crop_patches(x, top, left, size)
 
 
@@ -145,25 +148,56 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
 
     On resume the run's own settings and spec come from its checkpoint; `overrides` may change
     epochs, device, checkpoint_every and max_steps (entries that are None are ignored).
+
+    Under torchrun (train.distributed) every rank runs this with DistributedDataParallel: each
+    takes its share of every global batch of batch_size rows (the same batches, z and crops as
+    one process would draw), the gradients are averaged, and rank 0 alone writes the checkpoints,
+    the samples and the log.
     """
+    from torch.nn.parallel import DistributedDataParallel
+
+    from inpaint.train import distributed
+    ranks, dev = distributed.start(settings.device)
+    try:
+        return _train(settings, spec, resume, progress, log, overrides, ranks, dev, DistributedDataParallel)
+    finally:
+        distributed.stop(ranks)
+
+
+def _train(settings, spec, resume, progress, log, overrides, ranks, dev, ddp) -> dict:
+    from inpaint.train import distributed
+    if not ranks.main:
+        progress, log = False, lambda *a, **k: None
     out = Path(settings.out)
     check_run_dir(out, resume)
+    distributed.barrier(ranks)           # every rank has looked before rank 0 writes anything
     state = None
     if resume:
         state = checkpoint.load(out / LAST, checkpoint.CHECKPOINT_KIND)
         spec = state["spec"]
         settings = resumed_settings(TrainSettings, state, overrides)
     check_device(settings.device)
-    dev = settings.device
+    if settings.batch_size % ranks.world:
+        raise InpaintError(f"--batch-size {settings.batch_size} (the global batch) does not split over "
+                           f"{ranks.world} processes; give a multiple of {ranks.world}")
+    rows, batch = ranks.rows(settings.batch_size), settings.batch_size
 
     images = training_images(settings, spec.resolution, progress)
-    create_run_dir(out)
+    if ranks.main:
+        create_run_dir(out)
+    distributed.barrier(ranks)
     data = torch.from_numpy(images)
     steps_per_epoch, total = step_budget(settings, len(images))
 
     torch.manual_seed(settings.seed)
     g, d = build_models(spec)
     g.to(dev), d.to(dev)
+    if ranks.active:
+        ids = [ranks.local] if dev.startswith("cuda") else None
+        g_train = ddp(g, device_ids=ids, forward_sync_buffers=False)
+        d_train = ddp(d, device_ids=ids, forward_sync_buffers=False)
+    else:
+        g_train, d_train = g, d
     opt_g = torch.optim.Adam(g.parameters(), settings.lr, betas=(settings.beta1, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), settings.lr, betas=(settings.beta1, 0.999))
     fixed_z = sample_z(64, spec.z_dim, settings.seed)
@@ -177,11 +211,17 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
         fixed_z, start, wall_before = state["fixed_z"], state["step"], state["wall_time"]
         log(f"resuming {out} from step {start}")
     log(f"{len(images)} images at {spec.resolution}x{spec.resolution}, {steps_per_epoch} steps per "
-        f"epoch, training steps {start}..{total} on {dev}")
+        f"epoch, training steps {start}..{total} on {dev}"
+        + (f" x {ranks.world} processes ({settings.batch_size // ranks.world} rows each)" if ranks.active else "")
+        + f"; global batch {settings.batch_size}, learning rate {settings.lr:g}")
 
     t0 = time.time()
 
     def save_checkpoint(step: int) -> None:
+        distributed.average_buffers(ranks, g, d)
+        if not ranks.main:
+            distributed.barrier(ranks)
+            return
         rng = {"torch": torch.get_rng_state()}
         if dev.startswith("cuda"):
             rng["cuda"] = torch.cuda.get_rng_state()
@@ -191,7 +231,8 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
             "wall_time": wall_before + time.time() - t0,
             "G": g.state_dict(), "D": d.state_dict(),
             "opt_G": opt_g.state_dict(), "opt_D": opt_d.state_dict(),
-            "rng": rng, "fixed_z": fixed_z})
+            "rng": rng, "fixed_z": fixed_z, "processes": ranks.world})
+        distributed.barrier(ranks)       # no rank goes on before the checkpoint is whole
 
     def save_epoch_samples(epoch: int) -> Path:
         path = out / "samples" / f"epoch_{epoch:03d}.png"
@@ -200,17 +241,19 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
 
     bar = tqdm(total=total, initial=start, desc="training", unit="step", disable=not progress,
                dynamic_ncols=True)
-    logfile = open(out / "log.jsonl", "a")
+    logfile = open(out / "log.jsonl", "a") if ranks.main else open(os.devnull, "w")
     step = start
     try:
         for step, epoch, real in epoch_batches(data, settings, steps_per_epoch, start, total, dev):
-            z = torch.rand(real.shape[0], spec.z_dim, device=dev) * 2 - 1
-            fake = g(z)
+            z = (torch.rand(batch, spec.z_dim, device=dev) * 2 - 1)[rows]
+            crops = _random_crops(real, spec.patch, batch, slice(None))[rows]
+            real = real[rows]
+            fake = g_train(z)
 
             # D step: real -> 1, fake -> 0, for the fused score and each branch's own head.
-            s_real = d(real, _random_crops(real, spec.patch))
+            s_real = d_train(real, crops)
             fake_d = fake.detach()
-            s_fake = d(fake_d, _random_crops(fake_d, spec.patch))
+            s_fake = d_train(fake_d, _random_crops(fake_d, spec.patch, batch, rows))
             loss_d = _bce(s_real, 1.0) + _bce(s_fake, 0.0)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
@@ -218,7 +261,7 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
 
             # G step (non-saturating): make every head call the fakes real.
             d.requires_grad_(False)
-            s_gen = d(fake, _random_crops(fake, spec.patch))
+            s_gen = d(fake, _random_crops(fake, spec.patch, batch, rows))     # D is not trained here
             loss_g = _bce(s_gen, 1.0)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
@@ -227,11 +270,12 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
 
             done = step + 1
             bar.update(1)
-            if done % 10 == 0 or done == total:
-                stats = {"step": done, "epoch": epoch + 1, "loss_d": round(loss_d.item(), 4),
-                         "loss_g": round(loss_g.item(), 4),
-                         "d_real": round(torch.sigmoid(s_real.joint).mean().item(), 3),
-                         "d_fake": round(torch.sigmoid(s_fake.joint).mean().item(), 3),
+            if done % 10 == 0 or done == total:      # means over the ranks: the global batch's
+                ld, lg, dr, df = distributed.mean(ranks, [loss_d.item(), loss_g.item(),
+                                                          torch.sigmoid(s_real.joint).mean().item(),
+                                                          torch.sigmoid(s_fake.joint).mean().item()])
+                stats = {"step": done, "epoch": epoch + 1, "loss_d": round(ld, 4), "loss_g": round(lg, 4),
+                         "d_real": round(dr, 3), "d_fake": round(df, 3),
                          "wall_time": round(wall_before + time.time() - t0, 1)}
                 bar.set_postfix({k: stats[k] for k in ("loss_d", "loss_g", "d_real", "d_fake")})
                 logfile.write(json.dumps(stats) + "\n")
@@ -239,17 +283,20 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
             epoch_end = done % steps_per_epoch == 0
             if done % settings.checkpoint_every == 0 or epoch_end or done == total:
                 save_checkpoint(done)
-                if epoch_end:
+                if epoch_end and ranks.main:
                     save_epoch_samples(done // steps_per_epoch)
     finally:
         bar.close()
         logfile.close()
-    if start < total:
+    if start < total and ranks.main:
         final_samples = save_epoch_samples(-(-total // steps_per_epoch))
     else:
         final_samples = None
+    distributed.average_buffers(ranks, g, d)
+    digests = distributed.gather(ranks, distributed.weights_digest(g, d))
     summary = {"out": str(out), "step": total, "resumed_from": start,
                "wall_time": round(wall_before + time.time() - t0, 1),
-               "checkpoint": str(out / LAST), "samples": str(final_samples) if final_samples else None}
+               "checkpoint": str(out / LAST), "samples": str(final_samples) if final_samples else None,
+               "rank": ranks.rank, "processes": ranks.world, "weights_sha256_by_rank": digests}
     log(f"done: step {total}, checkpoint {out / LAST}, wall time {summary['wall_time']} s")
     return summary
