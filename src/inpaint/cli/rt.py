@@ -13,7 +13,6 @@ from inpaint.errors import InpaintError, OutputError
 from inpaint.spec import DEFAULT_ITERATIONS
 
 SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 BATCH = 16   # images completed together in the batch form
 
 
@@ -67,9 +66,15 @@ def main():
 @click.option("--report", type=click.Path(path_type=Path),
               help="Write the framing, losses and timings as JSON here.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="With --batch: complete on Ray Data, a pool of actors on a local Ray (--ray) or a "
+                   "cluster (--ray ADDRESS, or auto); outputs that exist are skipped, and an image that "
+                   "fails is reported without stopping the others. Needs inpaint[ray].")
+@click.option("--ray-actors", type=click.IntRange(min=1), default=None,
+              help="With --ray: actors [default: one per CPU of the cluster].")
 @user_errors
 def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundle, weights, init, iterations,
-             restarts, seed, device, framing, debug_framing, report, quiet):
+             restarts, seed, device, framing, debug_framing, report, quiet, ray_address, ray_actors):
     """Fill the hole of IMAGE marked by MASK (white = hole; soft masks are thresholded at 50%).
 
     Without MASK, the transparent pixels (alpha = 0) of an RGBA IMAGE are the hole. Any size:
@@ -93,8 +98,14 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
         raise click.UsageError("give IMAGE [MASK], or --batch DIR")
     if batch_dir is not None and (image is not None or mask is not None):
         raise click.UsageError("give either IMAGE [MASK] or --batch DIR, not both")
-    jobs = _batch_jobs(batch_dir, masks_dir, out) if batch_dir else [(image, mask, _single_out(out))]
-    inputs = [_load(img, msk, invert_mask) for img, msk, _ in jobs]   # all checked before any work
+    if ray_address is not None:
+        if batch_dir is None:
+            raise click.UsageError("--ray completes a folder: give --batch DIR")
+        return _complete_on_ray(batch_dir, masks_dir, out, ray_address, ray_actors, bundle, invert_mask, framing,
+                                InpaintSettings(iterations=iterations, restarts=restarts, seed=seed, init=init))
+    from inpaint.batch_files import folder_jobs, load_job
+    jobs = folder_jobs(batch_dir, masks_dir, out) if batch_dir else [(image, mask, _single_out(out))]
+    inputs = [load_job(img, msk, invert_mask) for img, msk, _ in jobs]   # all checked before any work
     if report is not None and report.is_dir():
         raise OutputError(f"--report {report} is a directory; give a file name such as {report / 'report.json'}")
     debug_paths = _debug_paths(debug_framing, jobs, batch_dir is not None)
@@ -124,7 +135,7 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
             done = inpainter.complete_many([inputs[i][0] for i in chunk], [inputs[i][1] for i in chunk], step,
-                                           framing=framings)
+                                           framing=framings, seeds=[settings.seed] * len(chunk))
         for i, c in zip(chunk, done):
             write_image(jobs[i][2], c.picture)
             records.append({"image": str(jobs[i][0]), "out": str(jobs[i][2]), **c.report})
@@ -209,6 +220,20 @@ def _check_listen(host: str, port: int) -> int:
                            "or --host") from None
 
 
+def _complete_on_ray(batch_dir, masks_dir, out, address, actors, bundle, invert, framing, settings) -> None:
+    from inpaint.distributed import complete_dataset
+    summary = complete_dataset(batch_dir, out, masks_dir, address=None if address == "local" else address,
+                               concurrency=actors, bundle=bundle, settings=settings, invert_mask=invert,
+                               framing=framing if isinstance(framing, str) else ",".join(map(str, framing.to_list())))
+    for f in summary["failed"]:
+        click.echo(f"failed: {f['image']}: {f['error']}", err=True)
+    click.echo(f"{summary['done']} completed, {summary['skipped']} skipped (their output exists), "
+               f"{len(summary['failed'])} failed, in {summary['seconds']:.1f} s", err=True)
+    if summary["failed"]:
+        raise InpaintError(f"{len(summary['failed'])} image(s) could not be completed (listed above); "
+                           "the others are written")
+
+
 def _framing(value: str):
     """--framing as parse_framing reads it; its error names the option."""
     from inpaint.runtime.framing import parse_framing
@@ -237,42 +262,6 @@ def _debug_paths(debug: Path | None, jobs: list, batch: bool) -> list[Path] | No
 def _single_out(out: Path) -> Path:
     from inpaint.imageio import check_output_path
     return check_output_path(out)
-
-
-def _batch_jobs(batch_dir: Path, masks_dir: Path | None, out: Path) -> list:
-    if not batch_dir.is_dir():
-        raise InpaintError(f"--batch {batch_dir} is not a directory")
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"-o {out} is a file; with --batch give an output directory")
-    images = sorted(p for p in batch_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not images:
-        raise InpaintError(f"no .png or .jpg images in {batch_dir}")
-    jobs = []
-    for img in images:
-        mask = None
-        if masks_dir is not None:
-            found = [masks_dir / (img.stem + s) for s in IMAGE_SUFFIXES if (masks_dir / (img.stem + s)).is_file()]
-            if not found:
-                raise InpaintError(f"no mask for {img.name} in {masks_dir} (looked for {img.stem}.png/.jpg)")
-            mask = found[0]
-        jobs.append((img, mask, out / img.name))
-    return jobs
-
-
-def _load(image: Path, mask: Path | None, invert: bool):
-    from inpaint.imageio import ImageError, check_hole, hole_from_alpha, read_image, read_mask
-    picture = read_image(image)
-    if mask is not None:
-        hole = read_mask(mask, picture.size, invert)
-    else:
-        hole = hole_from_alpha(picture)
-        if hole is None:
-            raise ImageError(f"no MASK given and {image} has no alpha channel; give a mask file "
-                             "(white = hole) or an RGBA image whose transparent pixels are the hole")
-        if invert:
-            hole = ~hole
-    check_hole(hole)
-    return picture, hole
 
 
 def _where(engine, device) -> str:

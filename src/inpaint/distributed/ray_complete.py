@@ -1,0 +1,104 @@
+"""Bulk completion on Ray Data: the images of a folder completed by a pool of actors, each holding
+one Inpainter, on a local Ray or a cluster.
+
+The jobs (image, mask, output) become a Ray Dataset; `map_batches` hands batches of them to
+`Completer` actors (`concurrency` of them, each with `num_cpus` cores for ONNX Runtime on the
+CPU; the actors do not use GPUs yet), which
+read and check each image as `inpaint-rt complete` does, complete the good ones together with one
+seed per image (so each gets the pixels it would get alone, in any batch), and write each result
+atomically. Outputs that exist are skipped, so a rerun resumes; an image that cannot be read or
+completed is reported with its error and does not stop the others. Writes go to the output folder
+from the actors: on a cluster it must be a folder every node sees.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from inpaint.errors import InpaintError
+from inpaint.spec import InpaintSettings
+
+
+class Completer:
+    """A Ray Data actor: one Inpainter, loaded once, for every batch it is handed."""
+
+    def __init__(self, bundle: str | None, settings: dict, threads: int, invert: bool, framing: str):
+        from inpaint.runtime.complete import Inpainter
+        from inpaint.runtime.framing import parse_framing
+        self.inpainter = Inpainter.from_bundle(bundle, InpaintSettings(**settings), threads=threads)
+        self.invert, self.framing = invert, parse_framing(framing)
+
+    def __call__(self, batch: dict) -> dict:
+        from inpaint.batch_files import load_job
+        from inpaint.imageio import write_image
+        n = len(batch["image"])
+        errors = [""] * n
+        loaded = {}
+        for i in range(n):
+            try:
+                mask = Path(batch["mask"][i]) if batch["mask"][i] else None
+                loaded[i] = load_job(Path(batch["image"][i]), mask, self.invert)
+            except InpaintError as e:
+                errors[i] = str(e)
+
+        def complete(rows):
+            done = self.inpainter.complete_many([loaded[i][0] for i in rows], [loaded[i][1] for i in rows],
+                                                framing=self.framing, seeds=[self.inpainter.settings.seed] * len(rows))
+            for i, c in zip(rows, done):
+                write_image(batch["out"][i], c.picture)
+        rows = sorted(loaded)
+        try:
+            if rows:
+                complete(rows)
+        except InpaintError:                 # one image among them: each alone, to name it
+            for i in rows:
+                try:
+                    complete([i])
+                except InpaintError as e:
+                    errors[i] = str(e)
+        return {"image": batch["image"], "out": batch["out"], "error": np.array(errors, dtype=object)}
+
+
+def complete_dataset(images: str | Path, out: str | Path, masks: str | Path | None = None, *,
+                     address: str | None = None, concurrency: int | None = None, batch_size: int = 16,
+                     num_cpus: float = 1, bundle: str | Path | None = None,
+                     settings: InpaintSettings = InpaintSettings(), invert_mask: bool = False,
+                     framing: str = "auto") -> dict:
+    """Complete every image of the folder `images` (masks by file name from `masks`, else the
+    transparent pixels) into `out`, on Ray: `address` of a cluster ("auto": the one this machine
+    belongs to), or a local Ray (started here when none is running). concurrency: actors
+    (default: as many as the cluster's CPUs over num_cpus). Returns {"done", "skipped", "failed":
+    [{"image", "error"}], "seconds"}."""
+    try:
+        import ray
+    except ImportError:
+        raise InpaintError("bulk completion on Ray needs Ray Data: pip install 'inpaint[ray]'") from None
+    from inpaint.batch_files import folder_jobs
+    t0 = time.perf_counter()
+    images, out = Path(images), Path(out)
+    jobs = folder_jobs(images, Path(masks) if masks is not None else None, out)
+    todo = [(i, m, o) for i, m, o in jobs if not o.exists()]
+    summary = {"done": 0, "skipped": len(jobs) - len(todo), "failed": []}
+    if todo:
+        out.mkdir(parents=True, exist_ok=True)
+        if not ray.is_initialized():
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
+        if concurrency is None:
+            concurrency = max(1, int(ray.cluster_resources().get("CPU", 1) // num_cpus))
+        rows = [{"image": str(i.resolve()), "mask": str(m.resolve()) if m else "", "out": str(o.resolve())}
+                for i, m, o in todo]
+        dataset = ray.data.from_items(rows).map_batches(
+            Completer, batch_size=batch_size, batch_format="numpy", concurrency=concurrency,
+            num_cpus=num_cpus,
+            fn_constructor_kwargs={"bundle": str(bundle) if bundle else None, "settings": asdict(settings),
+                                   "threads": max(1, int(num_cpus)), "invert": invert_mask, "framing": framing})
+        for row in dataset.iter_rows():
+            if row["error"]:
+                summary["failed"].append({"image": row["image"], "error": row["error"]})
+            else:
+                summary["done"] += 1
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    return summary
