@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
@@ -71,8 +70,6 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
     if not (data or dry_run or resume):
         raise click.UsageError("give --data PATH (or --dry-run for a synthetic smoke test)")
     if encoder:
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            raise InpaintError("--encoder trains in one process; start it without torchrun")
         return _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, checkpoint_every,
                               max_steps, weights, latent_weight, objective, resume, dry_run, quiet)
     if weights:
@@ -110,7 +107,8 @@ def _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, che
                  "max_steps": max_steps}
     summary = train_encoder(settings, resume=resume, progress=not quiet and sys.stderr.isatty(),
                             log=lambda m: click.echo(m, err=True), overrides=overrides)
-    click.echo(json.dumps(summary))
+    if summary["rank"] == 0:
+        click.echo(json.dumps(summary))
 
 
 if __name__ == "__main__":

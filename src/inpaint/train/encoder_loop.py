@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,18 +125,41 @@ def objective_losses(e, g, d, real: torch.Tensor, m: torch.Tensor, objective: st
 
 def train_encoder(settings: EncoderSettings, resume: bool = False, progress: bool = True, log=print,
                   overrides: dict | None = None) -> dict:
-    """Train (or resume) an encoder run; returns a summary. Checkpoints go to settings.out/last.pt."""
+    """Train (or resume) an encoder run; returns a summary. Checkpoints go to settings.out/last.pt.
+
+    Under torchrun every rank trains E with DistributedDataParallel on its rows of each global
+    batch (the same images, masks and z one process would draw), as train.loop does for the GAN.
+    """
+    from inpaint.train import distributed
+    ranks, dev = distributed.start(settings.device)
+    try:
+        return _train_encoder(settings, resume, progress, log, overrides, ranks, dev)
+    finally:
+        distributed.stop(ranks)
+
+
+def _train_encoder(settings, resume, progress, log, overrides, ranks, dev) -> dict:
+    from torch.nn.parallel import DistributedDataParallel
+
+    from inpaint.train import distributed
     from inpaint.train.checkpoint import load_models
     from inpaint.weights import shipped_path
 
+    if not ranks.main:
+        progress, log = False, lambda *a, **k: None
     out = Path(settings.out)
     check_run_dir(out, resume)
+    distributed.barrier(ranks)           # every rank has looked before rank 0 writes anything
     state = None
     if resume:
         state = checkpoint.load(out / LAST, checkpoint.ENCODER_CHECKPOINT_KIND)
         settings = resumed_settings(EncoderSettings, state, overrides)
     check_device(settings.device)
-    dev = settings.device
+    if settings.batch_size % ranks.world:
+        from inpaint.errors import InpaintError
+        raise InpaintError(f"--batch-size {settings.batch_size} (the global batch) does not split over "
+                           f"{ranks.world} processes; give a multiple of {ranks.world}")
+    rows, batch = ranks.rows(settings.batch_size), settings.batch_size
     source = Path(settings.weights) if settings.weights else shipped_path()
     model_file = out / LAST if resume else source
     if settings.objective not in ("pixel", "ours", "se"):
@@ -147,7 +171,9 @@ def train_encoder(settings: EncoderSettings, resume: bool = False, progress: boo
     d.to(dev).requires_grad_(False)
 
     images = training_images(settings, spec.resolution, progress)
-    create_run_dir(out)
+    if ranks.main:
+        create_run_dir(out)
+    distributed.barrier(ranks)
     data = torch.from_numpy(images)
     steps_per_epoch, total = step_budget(settings, len(images))
 
@@ -159,6 +185,8 @@ def train_encoder(settings: EncoderSettings, resume: bool = False, progress: boo
         if own is not None and own.width == settings.width:
             e.load_state_dict(own.state_dict())
             log(f"starting from the encoder of {source.name}")
+    e_train = (DistributedDataParallel(e, device_ids=[ranks.local] if dev.startswith("cuda") else None,
+                                       forward_sync_buffers=False) if ranks.active else e)
     opt = torch.optim.Adam(e.parameters(), settings.lr, betas=(0.9, 0.999))
     masks = MaskSampler(spec.resolution, settings.seed)
     start, wall_before = 0, 0.0
@@ -170,11 +198,17 @@ def train_encoder(settings: EncoderSettings, resume: bool = False, progress: boo
         start, wall_before = state["step"], state["wall_time"]
         log(f"resuming {out} from step {start}")
     log(f"encoder for {source.name}: {len(images)} real images at {spec.resolution}x{spec.resolution}, "
-        f"{steps_per_epoch} steps per epoch, training steps {start}..{total} on {dev}")
+        f"{steps_per_epoch} steps per epoch, training steps {start}..{total} on {dev}"
+        + (f" x {ranks.world} processes ({batch // ranks.world} rows each)" if ranks.active else "")
+        + f"; global batch {batch}, learning rate {settings.lr:g}")
 
     t0 = time.time()
 
     def save_checkpoint(step: int) -> None:
+        distributed.average_buffers(ranks, e)
+        if not ranks.main:
+            distributed.barrier(ranks)
+            return
         checkpoint.save(out / LAST, {
             "format": CHECKPOINT_FORMAT, "kind": checkpoint.ENCODER_CHECKPOINT_KIND,
             "spec": spec.to_dict(), "settings": dataclasses.asdict(settings), "step": step,
@@ -184,28 +218,33 @@ def train_encoder(settings: EncoderSettings, resume: bool = False, progress: boo
             "source": payload.get("source", {"file": source.name,
                                              "sha256": checkpoint.sha256_path(source)}),
             "opt_E": opt.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "masks": masks.rng.bit_generator.state}})
+            "rng": {"torch": torch.get_rng_state(), "masks": masks.rng.bit_generator.state},
+            "processes": ranks.world})
+        distributed.barrier(ranks)
 
     e.train()
     bar = tqdm(total=total, initial=start, desc="encoder", unit="step", disable=not progress,
                dynamic_ncols=True)
-    logfile = open(out / "log.jsonl", "a")
+    logfile = open(out / "log.jsonl", "a") if ranks.main else open(os.devnull, "w")
     try:
         for step, epoch, real in epoch_batches(data, settings, steps_per_epoch, start, total, dev):
-            n = real.shape[0]
+            # the draws are made for the global batch on every rank, each taking its rows
             if settings.objective == "pixel":
-                z = torch.rand(n, spec.z_dim, device=dev) * 2 - 1
-                m = masks.batch(2 * n).to(dev)
-                loss, parts = encoder_losses(e, g, real, m[:n], z, m[n:], settings.latent_weight)
+                z = (torch.rand(batch, spec.z_dim, device=dev) * 2 - 1)[rows]
+                m = masks.batch(2 * batch).to(dev)
+                loss, parts = encoder_losses(e_train, g, real[rows], m[:batch][rows], z, m[batch:][rows],
+                                             settings.latent_weight)
             else:
-                loss, parts = objective_losses(e, g, d, real, masks.batch(n).to(dev), settings.objective)
+                loss, parts = objective_losses(e_train, g, d, real[rows], masks.batch(batch).to(dev)[rows],
+                                               settings.objective)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
 
             done = step + 1
             bar.update(1)
-            if done % 10 == 0 or done == total:
+            if done % 10 == 0 or done == total:      # means over the ranks: the global batch's
+                parts = dict(zip(parts, distributed.mean(ranks, list(parts.values()))))
                 stats = {"step": done, "epoch": epoch + 1, **{k: round(v, 5) for k, v in parts.items()},
                          "wall_time": round(wall_before + time.time() - t0, 1)}
                 bar.set_postfix({k: stats[k] for k in ("image_real", "image_fake", "latent", "contextual",
@@ -217,7 +256,10 @@ def train_encoder(settings: EncoderSettings, resume: bool = False, progress: boo
     finally:
         bar.close()
         logfile.close()
+    distributed.average_buffers(ranks, e)
     summary = {"out": str(out), "step": total, "resumed_from": start,
-               "wall_time": round(wall_before + time.time() - t0, 1), "checkpoint": str(out / LAST)}
+               "wall_time": round(wall_before + time.time() - t0, 1), "checkpoint": str(out / LAST),
+               "rank": ranks.rank, "processes": ranks.world,
+               "weights_sha256_by_rank": distributed.gather(ranks, distributed.weights_digest(e))}
     log(f"done: step {total}, checkpoint {out / LAST}, wall time {summary['wall_time']} s")
     return summary
