@@ -28,6 +28,7 @@ for objective in ours se; do
     echo "$(date +%T) training $run" >&2
     inpaint-train --encoder --objective "$objective" --lr "$lr" --data "$train_zip" --out "$run" \
         --max-steps "$steps" --checkpoint-every 100 --quiet "${resume[@]}"
+    cp "$run/log.jsonl" "$out/train_log_$objective$tag.jsonl"
 done
 evaluate() {  # name, then inpaint-eval arguments
     local name=$1; shift
