@@ -71,10 +71,12 @@ def main():
                    "cluster (--ray ADDRESS, or auto); outputs that exist are skipped, and an image that "
                    "fails is reported without stopping the others. Needs inpaint[ray].")
 @click.option("--ray-actors", type=click.IntRange(min=1), default=None,
-              help="With --ray: actors [default: one per CPU of the cluster].")
+              help="With --ray: actors [default: one per CPU of the cluster, or per GPU with --ray-gpus].")
+@click.option("--ray-gpus", type=click.FloatRange(min=0), default=0,
+              help="With --ray: GPUs per actor (each then picks its backend as --backend says).")
 @user_errors
 def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundle, weights, init, iterations,
-             restarts, seed, device, framing, debug_framing, report, quiet, ray_address, ray_actors):
+             restarts, seed, device, framing, debug_framing, report, quiet, ray_address, ray_actors, ray_gpus):
     """Fill the hole of IMAGE marked by MASK (white = hole; soft masks are thresholded at 50%).
 
     Without MASK, the transparent pixels (alpha = 0) of an RGBA IMAGE are the hole. Any size:
@@ -101,7 +103,8 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
     if ray_address is not None:
         if batch_dir is None:
             raise click.UsageError("--ray completes a folder: give --batch DIR")
-        return _complete_on_ray(batch_dir, masks_dir, out, ray_address, ray_actors, bundle, invert_mask, framing,
+        return _complete_on_ray(batch_dir, masks_dir, out, ray_address, ray_actors, ray_gpus, backend, bundle,
+                                invert_mask, framing,
                                 InpaintSettings(iterations=iterations, restarts=restarts, seed=seed, init=init))
     from inpaint.batch_files import folder_jobs, load_job
     jobs = folder_jobs(batch_dir, masks_dir, out) if batch_dir else [(image, mask, _single_out(out))]
@@ -220,10 +223,12 @@ def _check_listen(host: str, port: int) -> int:
                            "or --host") from None
 
 
-def _complete_on_ray(batch_dir, masks_dir, out, address, actors, bundle, invert, framing, settings) -> None:
+def _complete_on_ray(batch_dir, masks_dir, out, address, actors, gpus, backend, bundle, invert, framing,
+                     settings) -> None:
     from inpaint.distributed import complete_dataset
     summary = complete_dataset(batch_dir, out, masks_dir, address=None if address == "local" else address,
-                               concurrency=actors, bundle=bundle, settings=settings, invert_mask=invert,
+                               concurrency=actors, num_gpus=gpus, backend=backend, bundle=bundle,
+                               settings=settings, invert_mask=invert,
                                framing=framing if isinstance(framing, str) else ",".join(map(str, framing.to_list())))
     for f in summary["failed"]:
         click.echo(f"failed: {f['image']}: {f['error']}", err=True)
@@ -274,38 +279,9 @@ def _where(engine, device) -> str:
 
 
 def _inpainter(backend, bundle, weights, device, settings, quiet=False):
-    from inpaint.runtime.backends import choose, device_index
-    from inpaint.runtime.complete import Inpainter
-    from inpaint.weights import shipped_bundle
-    if bundle is not None and weights is not None:
-        raise click.UsageError("give either --bundle (trt, ort) or --weights (torch), not both")
-    if backend == "torch" and bundle is not None:
-        raise click.UsageError("--bundle is for --backend trt, ort or gpu; give --weights FILE for torch")
-    choice = choose(backend, device, Path(bundle) if bundle else shipped_bundle(), weights)
-    if choice.note and not quiet:
-        click.echo(f"note: {choice.note}", err=True)
-    if choice.backend in ("trt", "ort"):
-        return Inpainter.from_bundle(bundle, settings, backend=choice.backend, providers=choice.providers,
-                                     device=device_index(device))
-    if choice.backend == "gpu":
-        import torch
-        if not torch.cuda.is_available():
-            raise InpaintError("--backend gpu asked for, but torch sees no CUDA GPU; use --backend ort")
-        from inpaint.runtime.backends import trt_ready
-        from inpaint.runtime.gpu import gpu_inpainter
-        index = device_index(device)
-        root = Path(bundle) if bundle else shipped_bundle()
-        engine = "trt" if weights is None and not trt_ready(root, index) else "torch"   # TensorRT where it can run
-        return gpu_inpainter(weights, settings, index, engine, root)
-    try:
-        import torch
-    except ImportError:
-        raise InpaintError("--backend torch needs PyTorch: pip install 'inpaint[train]', "
-                           "or use --backend ort") from None
-    device = device or "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InpaintError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu")
-    return Inpainter.from_weights(weights, device, settings)
+    from inpaint.runtime.backends import inpainter_for
+    return inpainter_for(backend, bundle, weights, device, settings,
+                         on_note=None if quiet else lambda note: click.echo(f"note: {note}", err=True))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 one Inpainter, on a local Ray or a cluster.
 
 The jobs (image, mask, output) become a Ray Dataset; `map_batches` hands batches of them to
-`Completer` actors (`concurrency` of them, each with `num_cpus` cores for ONNX Runtime on the
-CPU; the actors do not use GPUs yet), which
+`Completer` actors (`concurrency` of them, each with `num_cpus` cores and `num_gpus` GPUs: with
+GPUs each actor picks its backend as `inpaint-rt complete --backend auto` does, TensorRT or ONNX
+Runtime on CUDA where they can run; without, ONNX Runtime on `num_cpus` CPU threads), which
 read and check each image as `inpaint-rt complete` does, complete the good ones together with one
 seed per image (so each gets the pixels it would get alone, in any batch), and write each result
 atomically. Outputs that exist are skipped, so a rerun resumes; an image that cannot be read or
@@ -25,10 +26,13 @@ from inpaint.spec import InpaintSettings
 class Completer:
     """A Ray Data actor: one Inpainter, loaded once, for every batch it is handed."""
 
-    def __init__(self, bundle: str | None, settings: dict, threads: int, invert: bool, framing: str):
-        from inpaint.runtime.complete import Inpainter
+    def __init__(self, bundle: str | None, settings: dict, threads: int, invert: bool, framing: str,
+                 backend: str = "auto", gpu: bool = False):
+        from inpaint.runtime.backends import inpainter_for
         from inpaint.runtime.framing import parse_framing
-        self.inpainter = Inpainter.from_bundle(bundle, InpaintSettings(**settings), threads=threads)
+        # Ray shows an actor only the GPUs it was given: device None is the first of them
+        self.inpainter = inpainter_for(backend, bundle, None, None if gpu else "cpu", InpaintSettings(**settings),
+                                       threads=threads)
         self.invert, self.framing = invert, parse_framing(framing)
 
     def __call__(self, batch: dict) -> dict:
@@ -64,14 +68,16 @@ class Completer:
 
 def complete_dataset(images: str | Path, out: str | Path, masks: str | Path | None = None, *,
                      address: str | None = None, concurrency: int | None = None, batch_size: int = 16,
-                     num_cpus: float = 1, bundle: str | Path | None = None,
+                     num_cpus: float = 1, num_gpus: float = 0, backend: str = "auto",
+                     bundle: str | Path | None = None,
                      settings: InpaintSettings = InpaintSettings(), invert_mask: bool = False,
                      framing: str = "auto") -> dict:
     """Complete every image of the folder `images` (masks by file name from `masks`, else the
     transparent pixels) into `out`, on Ray: `address` of a cluster ("auto": the one this machine
     belongs to), or a local Ray (started here when none is running). concurrency: actors
-    (default: as many as the cluster's CPUs over num_cpus). Returns {"done", "skipped", "failed":
-    [{"image", "error"}], "seconds"}."""
+    (default: as many as the cluster's CPUs over num_cpus, or its GPUs over num_gpus); backend:
+    as inpaint-rt complete's --backend. Returns {"done", "skipped", "failed": [{"image", "error"}],
+    "seconds"}."""
     try:
         import ray
     except ImportError:
@@ -87,14 +93,17 @@ def complete_dataset(images: str | Path, out: str | Path, masks: str | Path | No
         if not ray.is_initialized():
             ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
         if concurrency is None:
-            concurrency = max(1, int(ray.cluster_resources().get("CPU", 1) // num_cpus))
+            resources = ray.cluster_resources()
+            concurrency = max(1, int(resources.get("GPU", 0) // num_gpus if num_gpus else
+                                     resources.get("CPU", 1) // num_cpus))
         rows = [{"image": str(i.resolve()), "mask": str(m.resolve()) if m else "", "out": str(o.resolve())}
                 for i, m, o in todo]
         dataset = ray.data.from_items(rows).map_batches(
             Completer, batch_size=batch_size, batch_format="numpy", concurrency=concurrency,
-            num_cpus=num_cpus,
+            num_cpus=num_cpus, num_gpus=num_gpus,
             fn_constructor_kwargs={"bundle": str(bundle) if bundle else None, "settings": asdict(settings),
-                                   "threads": max(1, int(num_cpus)), "invert": invert_mask, "framing": framing})
+                                   "threads": max(1, int(num_cpus)), "invert": invert_mask, "framing": framing,
+                                   "backend": backend, "gpu": num_gpus > 0})
         for row in dataset.iter_rows():
             if row["error"]:
                 summary["failed"].append({"image": row["image"], "error": row["error"]})
