@@ -8,6 +8,7 @@ command started without torchrun is rank 0 of 1, and every helper here is then a
 from __future__ import annotations
 
 import datetime
+import gc
 import hashlib
 import os
 from dataclasses import dataclass
@@ -55,7 +56,11 @@ def start(device: str) -> tuple[Ranks, str]:
 
 
 def stop(ranks: Ranks) -> None:
+    """Leave the process group once every rank is done, after the DDP wrappers are gone (one
+    collected after the group is destroyed takes the process down with it at exit)."""
     if ranks.active and dist.is_initialized():
+        gc.collect()
+        dist.barrier()
         dist.destroy_process_group()
 
 
