@@ -32,16 +32,7 @@ def folder_jobs(images: Path, masks: Path | None, out: Path) -> list[tuple[Path,
 
 def load_job(image: Path, mask: Path | None, invert: bool):
     """(picture, hole) of one job, checked; ImageError says what is wrong with it."""
-    from inpaint.imageio import ImageError, check_hole, hole_from_alpha, read_image, read_mask
+    from inpaint.imageio import hole_of, read_image, read_mask
     picture = read_image(image)
-    if mask is not None:
-        hole = read_mask(mask, picture.size, invert)
-    else:
-        hole = hole_from_alpha(picture)
-        if hole is None:
-            raise ImageError(f"no MASK given and {image} has no alpha channel; give a mask file "
-                             "(white = hole) or an RGBA image whose transparent pixels are the hole")
-        if invert:
-            hole = ~hole
-    check_hole(hole)
-    return picture, hole
+    mask_hole = read_mask(mask, picture.size, invert) if mask is not None else None
+    return picture, hole_of(picture, mask_hole, invert, str(image))

@@ -94,6 +94,22 @@ def hole_from_alpha(picture: Picture) -> np.ndarray | None:
     return None if picture.alpha is None else picture.alpha == 0
 
 
+def hole_of(picture: Picture, mask_hole: np.ndarray | None, invert: bool, name: str,
+            invert_hint: str = "pass --invert-mask") -> np.ndarray:
+    """The checked hole of `picture`: its mask's (already read, inverted as asked) or, without one,
+    its transparent pixels (inverted where `invert`); `name` names the image in the error."""
+    hole = mask_hole
+    if hole is None:
+        hole = hole_from_alpha(picture)
+        if hole is None:
+            raise ImageError(f"no mask given and {name} has no alpha channel; give a mask (white = hole) "
+                             "or an RGBA image whose transparent pixels are the hole")
+        if invert:
+            hole = ~hole
+    check_hole(hole, invert_hint)
+    return hole
+
+
 def check_hole(hole: np.ndarray, invert: str = "pass --invert-mask") -> None:
     """Refuse a hole that leaves nothing to fill or nothing known to fill it from; `invert` says
     how the caller's user inverts a mask."""

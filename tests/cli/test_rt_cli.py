@@ -196,7 +196,7 @@ def test_output_path_is_a_directory(tiny_weights, tmp_path, good):
 
 def test_no_mask_and_no_alpha(tiny_weights, tmp_path, good):
     out = tmp_path / "out.png"
-    _refused(run(tiny_weights, good[0], "-o", out), out, "no MASK")
+    _refused(run(tiny_weights, good[0], "-o", out), out, "no mask given")
 
 
 def test_ort_backend_from_a_bundle(tiny_bundle, tmp_path):

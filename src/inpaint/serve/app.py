@@ -98,25 +98,18 @@ def create_app(batcher: Batcher, model_info: dict, max_upload_mb: float = 20):
 
     async def parse(image: UploadFile, mask: UploadFile | None, invert: bool, framing: str) -> tuple:
         """Decode and check the uploads off the event loop; InpaintError for what the user can fix."""
-        from inpaint.imageio import ImageError, check_hole, decode_image, decode_mask, hole_from_alpha
+        from inpaint.imageio import decode_image, decode_mask, hole_of
         from inpaint.runtime.framing import parse_framing
         image_bytes = await image.read()
         mask_bytes = await mask.read() if mask is not None and mask.filename else None
         framing_value = parse_framing(framing)
 
         def decode():
-            picture = decode_image(image_bytes, image.filename or "upload")
-            if mask_bytes is not None:
-                hole = decode_mask(mask_bytes, picture.size, invert, mask.filename or "upload")
-            else:
-                hole = hole_from_alpha(picture)
-                if hole is None:
-                    raise ImageError("no mask given and the image has no alpha channel; send a mask "
-                                     "(white = hole) or an RGBA image whose transparent pixels are the hole")
-                if invert:
-                    hole = ~hole
-            check_hole(hole, "set invert=true")
-            return picture, hole
+            name = image.filename or "the image"
+            picture = decode_image(image_bytes, name)
+            mask_hole = (decode_mask(mask_bytes, picture.size, invert, mask.filename or "upload")
+                         if mask_bytes is not None else None)
+            return picture, hole_of(picture, mask_hole, invert, name, "set invert=true")
         picture, hole = await run_in_threadpool(decode)
         return picture, hole, framing_value
 
