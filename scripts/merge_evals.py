@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from inpaint.atomic import write_atomic
-from inpaint.eval.harness import comparisons, join_shards, markdown_curve, markdown_paired, markdown_table, merge_results
+from inpaint.eval.harness import (comparisons, join_shards, markdown_averaged, markdown_curve, markdown_paired,
+                                  markdown_table, merge_results)
 
 
 def merge(parts: list[dict]) -> dict:
@@ -50,6 +51,9 @@ def main() -> None:
         from inpaint.eval.figures import quality_curve
         quality_curve(args.curve_plot, merged)
     print(markdown_table(merged))
+    averaged = markdown_averaged(merged)
+    if averaged:
+        print("\nAveraged over the center and pattern masks (the paper's table):\n\n" + averaged)
     pairs = comparisons(merged)
     if pairs:
         print("\nPaired over the same images (mean ± 95% confidence interval):")

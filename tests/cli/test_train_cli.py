@@ -127,3 +127,22 @@ def test_encoder_objective_from_the_command_line(tiny_encoder_weights, tmp_path)
     assert log[-1]["consistency"] == 0.0 and log[-1]["contextual"] > 0
     bad = run("--encoder", "--objective", "psnr", "--dry-run", "--out", str(tmp_path / "bad"))
     assert bad.exit_code == 2 and "psnr" in bad.output
+
+
+def test_gl_dry_run_and_its_options(tmp_path):
+    import json
+    result = run("--gl", "--dry-run", "--out", str(tmp_path / "gl"), "--quiet")
+    assert result.exit_code == 0, result.output
+    state = checkpoint.load(tmp_path / "gl" / "last.pt", checkpoint.GL_CHECKPOINT_KIND)
+    assert state["gl"]["width"] == 8 and "GL" in state and "D" in state
+    phases = {json.loads(line)["phase"] for line in (tmp_path / "gl" / "log.jsonl").read_text().splitlines()}
+    assert "joint" in phases                  # a dry run reaches every phase
+    r = run("--width", "16", "--dry-run", "--out", str(tmp_path / "x"))
+    assert r.exit_code == 2 and "--width belongs to --gl" in r.output and not (tmp_path / "x").exists()
+    r = run("--gl", "--encoder", "--dry-run", "--out", str(tmp_path / "y"))
+    assert r.exit_code == 2 and "--gl and --encoder" in r.output
+    r = run("--gl", "--dry-run", "--out", str(tmp_path / "gl"), "--quiet")       # no overwrite
+    assert_one_line_error(r, "--resume")
+    r = run("--gl", "--out", str(tmp_path / "gl"), "--resume", "--epochs", "2", "--max-steps", "6", "--quiet")
+    assert r.exit_code == 0, r.output
+    assert checkpoint.load(tmp_path / "gl" / "last.pt")["step"] == 6

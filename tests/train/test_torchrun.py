@@ -32,6 +32,15 @@ def torchrun(processes: int, out: Path, *args: str) -> list[dict]:
     raise AssertionError("\n---\n".join(failures))
 
 
+def run_once(processes: int, out: Path, args: list[str]) -> list[dict]:
+    """inpaint-train with exactly `args` in `processes` processes, once; its JSON summaries."""
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           f"--nproc-per-node={processes}", "-m", "inpaint.cli.train", "--out", str(out), *args],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
 def log(out: Path) -> list[dict]:
     return [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
 
@@ -102,11 +111,7 @@ def test_the_encoder_trains_under_torchrun_like_in_one_process(tmp_path):
     args = ["--encoder", "--dry-run", "--batch-size", "8", "--max-steps", "4", "--quiet"]
 
     def run(processes, out):
-        done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                               f"--nproc-per-node={processes}", "-m", "inpaint.cli.train", "--out", str(out), *args],
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-        return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        return run_once(processes, out, args)
     (two,) = run(2, tmp_path / "two")
     (one,) = run(1, tmp_path / "one")
     assert two["processes"] == 2 and len(set(two["weights_sha256_by_rank"])) == 1
@@ -114,3 +119,22 @@ def test_the_encoder_trains_under_torchrun_like_in_one_process(tmp_path):
     a, b = log(tmp_path / "one")[-1], log(tmp_path / "two")[-1]
     assert a["step"] == b["step"] == 4
     assert abs(a["loss"] - b["loss"]) <= 0.05 * a["loss"], (a, b)     # 1% measured
+
+
+def test_gl_trains_under_torchrun_like_in_one_process(tmp_path):
+    """--gl in 2 processes through all three phases: both ranks agree, rank 0 alone writes, and
+    the losses after 6 steps are close to one process's at the same global batch."""
+    args = ["--gl", "--dry-run", "--batch-size", "8", "--max-steps", "6", "--tc-steps", "2", "--td-steps", "2",
+            "--checkpoint-every", "3", "--quiet"]
+
+    def run(processes, out):
+        return run_once(processes, out, args)
+    (two,) = run(2, tmp_path / "two")
+    (one,) = run(1, tmp_path / "one")
+    assert two["processes"] == 2 and len(set(two["weights_sha256_by_rank"])) == 1
+    assert sorted(p.relative_to(tmp_path / "two").as_posix() for p in (tmp_path / "two").rglob("*") if p.is_file()) \
+        == ["last.pt", "log.jsonl", "samples/step_000003.png", "samples/step_000006.png"]
+    a, b = log(tmp_path / "one")[-1], log(tmp_path / "two")[-1]
+    assert a["step"] == b["step"] == 6 and a["phase"] == b["phase"] == "joint"
+    for key in ("mse", "loss_d"):
+        assert abs(a[key] - b[key]) <= 0.05 * a[key], (key, a, b)

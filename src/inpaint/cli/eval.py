@@ -13,7 +13,7 @@ from inpaint.cli.common import positive_ints, torch_device, user_errors
 from inpaint.errors import InpaintError
 from inpaint.spec import DEFAULT_ITERATIONS
 
-CROP_METHODS = ("ours", "se", "tv", "lr", "telea", "ns", "biharmonic", "mean")
+CROP_METHODS = ("ours", "se", "gl", "tv", "lr", "telea", "ns", "biharmonic", "mean")
 CROP_DEFAULT_N = 500
 # options of one mode only: given in the other, they are refused rather than ignored
 CROP_ONLY = ("data", "skip", "masks", "inits", "lr", "prior_weight", "consistency_weight", "norm", "curve",
@@ -47,7 +47,8 @@ def _csv(choices):
 @click.option("--masks", default="center,pattern", callback=_csv(("center", "pattern", "random", "half")),
               help="Comma-separated mask kinds: center, pattern, random (80% pixels), half.")
 @click.option("--methods", default=None,
-              help="Crops [default: all]: ours: joint D + PD prior; se: Yeh et al. (global D prior only); tv; "
+              help="Crops [default: all]: ours: joint D + PD prior; se: Yeh et al. (global D prior only); gl: "
+                   "Iizuka et al.'s completion network (one forward pass, the bundle's GL graph); tv; "
                    "lr (low rank); telea, ns (OpenCV); biharmonic (scikit-image); mean (mean colour). "
                    "Photos [default: all]: whole (the photo squeezed to the model's square), found (the "
                    "square the framer finds), true (the training square: the upper bound), telea, biharmonic.")
@@ -78,7 +79,8 @@ def _csv(choices):
                    "from the same run.")
 @click.option("--curve-plot", type=click.Path(path_type=Path),
               help="Write PSNR/SSIM against iterations as a PNG here (needs --curve).")
-@click.option("--weights", type=click.Path(path_type=Path), help="Model weights [default: the shipped model].")
+@click.option("--weights", type=click.Path(path_type=Path), help="Model weights, or a bundle [default: the shipped model]; gl reads its graph from a bundle "
+                   "(the shipped one unless --weights is a bundle).")
 @click.option("--device", default="cpu", show_default=True, callback=lambda ctx, param, v: torch_device(v),
               help="cpu, or cuda[:N]: on a GPU, ours/se run the GPU runtime (the search with its state on the device).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write all results as JSON.")
@@ -124,8 +126,8 @@ def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterat
     _refuse(ctx, PHOTO_ONLY, "is for the photo evaluation; give --photos with it")
     methods = _crop_methods(ctx, methods)
     n = n or CROP_DEFAULT_N
-    from inpaint.eval.harness import (EvalSettings, comparisons, evaluate, markdown_curve, markdown_paired,
-                                      markdown_table)
+    from inpaint.eval.harness import (EvalSettings, comparisons, evaluate, markdown_averaged, markdown_curve,
+                                      markdown_paired, markdown_table)
 
     if curve_plot and not curve:
         raise click.UsageError("--curve-plot needs --curve (the iteration counts to plot)")
@@ -145,6 +147,9 @@ def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterat
         from inpaint.eval.figures import quality_curve
         quality_curve(curve_plot, results)
     click.echo(markdown_table(results))
+    averaged = markdown_averaged(results)
+    if averaged:
+        click.echo("\nAveraged over the center and pattern masks (the paper's table):\n\n" + averaged)
     pairs = comparisons(results) if n > 1 else []
     if pairs:
         click.echo("\nPaired over the same images (mean ± 95% confidence interval):")

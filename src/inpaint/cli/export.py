@@ -21,8 +21,12 @@ from inpaint.cli.common import positive_ints, user_errors
               help="Also build TensorRT plans for this GPU into <bundle>/engines/<gpu>-trt<version>/.")
 @click.option("--batch-sizes", default="1,16,64", callback=lambda c, p, v: positive_ints(v, "1,16,64"),
               help="With --engine: one optimisation profile per size; batches up to the largest run.")
+@click.option("--gl", "gl_checkpoint", type=click.Path(path_type=Path),
+              help="A GL run's checkpoint (inpaint-train --gl): its completion network goes into the "
+                   "bundle as one more graph (fp16 weights, fp32 arithmetic), checked against torch; "
+                   "with CHECKPOINT a bundle and no --out, into that bundle.")
 @user_errors
-def main(checkpoint, out, force, fp16, engine, batch_sizes):
+def main(checkpoint, out, force, fp16, engine, batch_sizes, gl_checkpoint):
     """Export CHECKPOINT (a training checkpoint, a weights file or a bundle) as a bundle: the
     generator, its vector-Jacobian product, the critics and the feature graph as ONNX with a
     dynamic batch axis, their weights and the torch state_dicts stored once in one weights file
@@ -35,6 +39,7 @@ def main(checkpoint, out, force, fp16, engine, batch_sizes):
       inpaint-export runs/celeba64/last.pt --out bundles/celeba64-fp16 --fp16 --engine
       inpaint-export bundles/celeba64 --engine --batch-sizes 1,16,256
       inpaint-export src/inpaint/weights/celeba64 --out bundles/celeba64-fp16 --fp16
+      inpaint-export src/inpaint/weights/celeba64 --gl runs/gl/last.pt      # add GL to a bundle
       inpaint-rt complete face.png mask.png -o filled.png --bundle bundles/celeba64
     """
     from inpaint.errors import InpaintError
@@ -45,15 +50,18 @@ def main(checkpoint, out, force, fp16, engine, batch_sizes):
         from inpaint.runtime.engines.trt import import_tensorrt
         import_tensorrt()
     if (checkpoint / MANIFEST).is_file() and out in (None, checkpoint):
-        if not engine or fp16:
-            raise InpaintError(f"{checkpoint} is already a bundle: give --engine (alone) to build its "
-                               "TensorRT plans, or --out DIR to export it anew")
+        if not (engine or gl_checkpoint) or fp16:
+            raise InpaintError(f"{checkpoint} is already a bundle: give --engine to build its TensorRT "
+                               "plans, --gl to add GL's graph, or --out DIR to export it anew")
         out = checkpoint
     else:
         if out is None:
             raise InpaintError("give --out DIR: where to write the bundle")
         from inpaint.export.bundle import write_bundle
         write_bundle(checkpoint, out, force=force, fp16=fp16, log=log)
+    if gl_checkpoint:
+        from inpaint.export.gl_graph import add_gl
+        add_gl(gl_checkpoint, out, log=log)
     if engine:
         from inpaint.export.trt_builder import build_plans
         log(f"plans in {build_plans(out, batch_sizes, log=log)}")

@@ -42,6 +42,11 @@ def main():
               help="Bundle for trt, ort and gpu [default: the shipped celeba64].")
 @click.option("--weights", type=click.Path(path_type=Path),
               help="Weights for --backend torch or gpu [default: the shipped celeba64].")
+@click.option("--method", type=click.Choice(["ours", "se", "gl"]), default="ours",
+              help="ours: search z under the joint D + PD prior with the consistency loss; se: Yeh et "
+                   "al.'s search (D's own prior alone); gl: Iizuka et al.'s completion network, one "
+                   "forward pass of the bundle's GL graph (fast; no search, so --init, --iterations, "
+                   "--restarts do not apply).")
 @click.option("--init", type=click.Choice(["auto", "encoder", "random"]), default="auto",
               help="Where the search on z starts: encoder, the model's latent encoder (restarts "
                    "perturbed around its z); random, z drawn from U[-1, 1]; auto: encoder where the "
@@ -75,7 +80,7 @@ def main():
 @click.option("--ray-gpus", type=click.FloatRange(min=0), default=0,
               help="With --ray: GPUs per actor (each then picks its backend as --backend says).")
 @user_errors
-def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundle, weights, init, iterations,
+def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundle, weights, method, init, iterations,
              restarts, seed, device, framing, debug_framing, report, quiet, ray_address, ray_actors, ray_gpus):
     """Fill the hole of IMAGE marked by MASK (white = hole; soft masks are thresholded at 50%).
 
@@ -91,6 +96,7 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
       inpaint-rt complete --batch faces/ --masks masks/ -o filled/
       inpaint-rt complete photo.jpg mask.png -o filled.png --debug-framing framing.png
       inpaint-rt complete photo.jpg mask.png -o filled.png --framing 35,55,108
+      inpaint-rt complete face.png mask.png -o filled.png --method gl   # one forward pass
     """
     from inpaint.spec import InpaintSettings
 
@@ -100,12 +106,23 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
         raise click.UsageError("give IMAGE [MASK], or --batch DIR")
     if batch_dir is not None and (image is not None or mask is not None):
         raise click.UsageError("give either IMAGE [MASK] or --batch DIR, not both")
+    ctx = click.get_current_context()
+    from click.core import ParameterSource
+    if method == "gl":
+        given = [f"--{n}" for n in ("init", "iterations", "restarts")
+                 if ctx.get_parameter_source(n) == ParameterSource.COMMANDLINE]
+        if given:
+            raise click.UsageError(f"{given[0]} is for the searches (ours, se); --method gl makes one forward pass")
+        if ray_address is not None:
+            raise click.UsageError("--ray runs the searches (ours, se); complete --batch without --ray for gl")
+    method_fields = {"prior": "global", "consistency_weight": 0.0} if method == "se" else {}
     if ray_address is not None:
         if batch_dir is None:
             raise click.UsageError("--ray completes a folder: give --batch DIR")
         return _complete_on_ray(batch_dir, masks_dir, out, ray_address, ray_actors, ray_gpus, backend, bundle,
                                 invert_mask, framing,
-                                InpaintSettings(iterations=iterations, restarts=restarts, seed=seed, init=init))
+                                InpaintSettings(iterations=iterations, restarts=restarts, seed=seed, init=init,
+                                                **method_fields))
     from inpaint.batch_files import folder_jobs, load_job
     jobs = folder_jobs(batch_dir, masks_dir, out) if batch_dir else [(image, mask, _single_out(out))]
     inputs = [load_job(img, msk, invert_mask) for img, msk, _ in jobs]   # all checked before any work
@@ -113,7 +130,7 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
         raise OutputError(f"--report {report} is a directory; give a file name such as {report / 'report.json'}")
     debug_paths = _debug_paths(debug_framing, jobs, batch_dir is not None)
 
-    settings = InpaintSettings(iterations=iterations, restarts=restarts, seed=seed, init=init)
+    settings = InpaintSettings(iterations=iterations, restarts=restarts, seed=seed, init=init, **method_fields)
     inpainter = _inpainter(backend, bundle, weights, device, settings, quiet)
     settings = inpainter.settings     # as they apply to this model: init and iterations explicit
     t_loaded = time.perf_counter()
@@ -132,18 +149,22 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
             if debug_paths:
                 from inpaint.runtime.framing_picture import framing_picture
                 framing_picture(inputs[i][0], inputs[i][1], f, debug_paths[i])
-        with tqdm(total=settings.iteration_limit, desc=f"images {start + 1}-{chunk[-1] + 1} of {len(jobs)}",
-                  unit="it", disable=not show, leave=False) as bar:
-            def step(it, loss):
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
-            done = inpainter.complete_many([inputs[i][0] for i in chunk], [inputs[i][1] for i in chunk], step,
-                                           framing=framings, seeds=[settings.seed] * len(chunk))
+        pictures, holes = [inputs[i][0] for i in chunk], [inputs[i][1] for i in chunk]
+        if method == "gl":
+            done = inpainter.complete_gl(pictures, holes, framing=framings)
+        else:
+            with tqdm(total=settings.iteration_limit, desc=f"images {start + 1}-{chunk[-1] + 1} of {len(jobs)}",
+                      unit="it", disable=not show, leave=False) as bar:
+                def step(it, loss):
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+                done = inpainter.complete_many(pictures, holes, step, framing=framings,
+                                               seeds=[settings.seed] * len(chunk))
         for i, c in zip(chunk, done):
             write_image(jobs[i][2], c.picture)
             records.append({"image": str(jobs[i][0]), "out": str(jobs[i][2]), **c.report})
     t_done = time.perf_counter()
-    summary = {"settings": settings.__dict__, "engine": inpainter.engine.name, "device": _where(inpainter.engine, device),
+    summary = {"method": method, "settings": None if method == "gl" else settings.__dict__, "engine": inpainter.engine.name, "device": _where(inpainter.engine, device),
                "images": records, "load_seconds": round(t_loaded - t_start, 4),
                "total_seconds": round(t_done - t_start, 4),
                "images_per_second": round(len(records) / (t_done - t_loaded), 4)}
@@ -151,7 +172,8 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
         from inpaint.atomic import write_atomic
         write_atomic(report, lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
     for r in records:
-        click.echo(f"{r['out']}  ({r['iterations']} iterations, loss {r['loss']:.4g})", err=True)
+        click.echo(f"{r['out']}  " + ("(GL, one forward pass)" if method == "gl" else
+                                     f"({r['iterations']} iterations, loss {r['loss']:.4g})"), err=True)
     if batch_dir is not None:
         click.echo(f"{len(records)} images in {t_done - t_loaded:.1f} s after {t_loaded - t_start:.1f} s of "
                    f"loading: {summary['images_per_second']:.2f} images/s", err=True)

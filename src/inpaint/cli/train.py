@@ -1,6 +1,7 @@
 """inpaint-train: train the generator and the joint discriminator (PyTorch)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -45,13 +46,24 @@ from inpaint.errors import InpaintError
                    "generated images, E's z close to the true z; ours / se: the search's own objective "
                    "at E's z (contextual + prior + consistency through the frozen G and D; se: D's own "
                    "prior alone), starting from the model's encoder where it has one.")
+@click.option("--gl", is_flag=True,
+              help="Train the GL baseline (Iizuka et al. 2017: a completion network with a global + local "
+                   "discriminator) instead of the GAN: C on the MSE alone, then D alone, then both.")
+@click.option("--width", type=click.IntRange(min=4), default=None,
+              help="With --gl: the completion network's first width (16x16 layers have 4x) [default: 32].")
+@click.option("--tc-steps", type=click.IntRange(min=0), default=None,
+              help="With --gl: steps of the completion network on the MSE alone [default: 3000].")
+@click.option("--td-steps", type=click.IntRange(min=0), default=None,
+              help="With --gl: steps of the discriminator alone after them [default: 400].")
+@click.option("--alpha", type=click.FloatRange(min=0), default=None,
+              help="With --gl: weight of the adversarial loss in the joint phase [default: 4e-4].")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--dry-run", is_flag=True,
               help="Smoke test: a tiny synthetic dataset, 2 epochs, done in seconds on a CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf, seed, device,
-         checkpoint_every, max_steps, encoder, weights, latent_weight, objective, resume, dry_run, quiet):
+         checkpoint_every, max_steps, encoder, weights, latent_weight, objective, gl, width, tc_steps, td_steps, alpha, resume, dry_run, quiet):
     """Train the DCGAN generator G with a global discriminator D and a patch discriminator PD,
     fused into one joint score.
 
@@ -62,6 +74,7 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
       inpaint-train --out runs/celeba64 --resume
       inpaint-train --encoder --data celeba64/train.zip --out runs/encoder   # E for the shipped model
       inpaint-train --encoder --objective ours --lr 1e-4 --data celeba64/train.zip --out runs/encoder-ours
+      inpaint-train --gl --data celeba64/train.zip --out runs/gl             # the GL baseline
     """
     from inpaint.spec import ModelSpec
     from inpaint.train.datasets import DEFAULT_RESOLUTION
@@ -69,14 +82,21 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
 
     if not (data or dry_run or resume):
         raise click.UsageError("give --data PATH (or --dry-run for a synthetic smoke test)")
+    gl_only = {"--width": width, "--tc-steps": tc_steps, "--td-steps": td_steps, "--alpha": alpha}
+    if not gl and any(v is not None for v in gl_only.values()):
+        raise click.UsageError(f"{next(k for k, v in gl_only.items() if v is not None)} belongs to --gl")
+    if gl and encoder:
+        raise click.UsageError("--gl and --encoder train different things; give one of them")
+    if gl:
+        return _train_gl(dataset, data, out, epochs, batch_size, lr, beta1, seed, device, checkpoint_every,
+                         max_steps, width, tc_steps, td_steps, alpha, resume, dry_run, quiet)
     if encoder:
         return _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, checkpoint_every,
                               max_steps, weights, latent_weight, objective, resume, dry_run, quiet)
     if weights:
         raise click.UsageError("--weights belongs to --encoder (the model whose generator it inverts)")
     res = int(resolution) if resolution else DEFAULT_RESOLUTION[dataset]
-    overrides = {"epochs": epochs, "device": device, "checkpoint_every": checkpoint_every,
-                 "max_steps": max_steps}
+    overrides = _resume_overrides(epochs, device, checkpoint_every, max_steps)
     try:
         spec = ModelSpec(resolution=res, ngf=ngf, ndf=ndf)
     except ValueError as e:
@@ -91,6 +111,11 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
         click.echo(json.dumps(summary))
 
 
+def _resume_overrides(epochs, device, checkpoint_every, max_steps) -> dict:
+    """What --resume may change of a run's own settings (None: keep the run's)."""
+    return {"epochs": epochs, "device": device, "checkpoint_every": checkpoint_every, "max_steps": max_steps}
+
+
 def _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, checkpoint_every, max_steps,
                    weights, latent_weight, objective, resume, dry_run, quiet):
     from inpaint.train.encoder_loop import EncoderSettings, train_encoder
@@ -103,10 +128,31 @@ def _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, che
                                seed=seed, device=device or "cpu",
                                checkpoint_every=checkpoint_every or defaults.checkpoint_every,
                                max_steps=max_steps, dry_run=dry_run)
-    overrides = {"epochs": epochs, "device": device, "checkpoint_every": checkpoint_every,
-                 "max_steps": max_steps}
+    overrides = _resume_overrides(epochs, device, checkpoint_every, max_steps)
     summary = train_encoder(settings, resume=resume, progress=not quiet and sys.stderr.isatty(),
                             log=lambda m: click.echo(m, err=True), overrides=overrides)
+    if summary["rank"] == 0:
+        click.echo(json.dumps(summary))
+
+
+def _train_gl(dataset, data, out, epochs, batch_size, lr, beta1, seed, device, checkpoint_every, max_steps,
+              width, tc_steps, td_steps, alpha, resume, dry_run, quiet):
+    from inpaint.train.gl_loop import GLSettings, train_gl
+
+    d = GLSettings(out=out)
+    settings = GLSettings(out=out, dataset=dataset, data=data, epochs=epochs or (1 if dry_run else d.epochs),
+                          batch_size=batch_size or (16 if dry_run else d.batch_size), lr=lr or d.lr, beta1=beta1,
+                          width=width or (8 if dry_run else d.width),
+                          tc_steps=d.tc_steps if tc_steps is None else tc_steps,
+                          td_steps=d.td_steps if td_steps is None else td_steps,
+                          alpha=d.alpha if alpha is None else alpha, seed=seed, device=device or "cpu",
+                          checkpoint_every=checkpoint_every or d.checkpoint_every, max_steps=max_steps,
+                          dry_run=dry_run)
+    if dry_run and tc_steps is None and td_steps is None:     # let a dry run reach every phase
+        settings = dataclasses.replace(settings, tc_steps=1, td_steps=1)
+    overrides = _resume_overrides(epochs, device, checkpoint_every, max_steps)
+    summary = train_gl(settings, resume=resume, progress=not quiet and sys.stderr.isatty(),
+                       log=lambda m: click.echo(m, err=True), overrides=overrides)
     if summary["rank"] == 0:
         click.echo(json.dumps(summary))
 

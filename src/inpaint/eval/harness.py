@@ -14,7 +14,7 @@ from inpaint.errors import DatasetError, InpaintError
 from inpaint.masks import make_mask
 
 GAN_METHODS = ("ours", "se")
-METHODS = GAN_METHODS + ("tv", "lr", "telea", "ns", "biharmonic", "mean")
+METHODS = GAN_METHODS + ("gl", "tv", "lr", "telea", "ns", "biharmonic", "mean")
 METRICS = ("psnr", "ssim", "psnr_hole", "ssim_hole")
 
 
@@ -145,6 +145,8 @@ def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettin
             iterations.append(done[0].report["iterations"])
             tick(len(done))
         return out, earlier, iterations
+    if method == "gl":
+        return run_gl(images, known, s, tick), {}, []
     from inpaint.eval.baselines import BASELINES
     fn = BASELINES[method]
     for i, (im, k) in enumerate(zip(images, known)):
@@ -152,6 +154,24 @@ def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettin
         out[i] = np.clip(np.rint(filled * 255.0), 0, 255).astype(np.uint8)
         tick(1)
     return out, {}, []
+
+
+def run_gl(images: np.ndarray, known: np.ndarray, s: EvalSettings, tick: Callable[[int], None]) -> np.ndarray:
+    """GL: the bundle's completion graph (s.weights where it is a bundle, else the shipped one) on
+    ONNX Runtime's CPU provider, one forward pass per batch, then Poisson blending, as
+    inpaint-rt complete --method gl does."""
+    from inpaint.imageio import Picture
+    from inpaint.runtime.complete import Inpainter
+    bundle = s.weights if s.weights and (Path(s.weights) / "manifest.json").is_file() else None
+    inpainter = Inpainter.from_bundle(bundle)
+    out = np.empty_like(images)
+    for a in range(0, len(images), s.batch):
+        sl = slice(a, a + s.batch)
+        done = inpainter.complete_gl([Picture(im, None, "RGB") for im in images[sl]],
+                                     [k < 0.5 for k in known[sl]], framing="whole")
+        out[sl] = [c.picture.pixels for c in done]
+        tick(len(done))
+    return out
 
 
 def score(result: np.ndarray, truth: np.ndarray, known: np.ndarray) -> dict[str, float]:
@@ -283,7 +303,7 @@ def _pairs(section: dict, curve: bool) -> set:
 
 
 def _resolution(s: EvalSettings) -> int:
-    if not (set(s.methods) & set(GAN_METHODS)):
+    if not (set(s.methods) & set(GAN_METHODS)):     # the classical fills and GL run at 64x64
         return 64
     from inpaint.train.checkpoint import load
     from inpaint.weights import shipped_path
@@ -292,11 +312,12 @@ def _resolution(s: EvalSettings) -> int:
 
 def comparisons(results: dict) -> list[tuple[str, str]]:
     """The pairs worth comparing in a run: each GAN method from the encoder against itself from
-    random z, and ours against se from the same start."""
+    random z, ours against se from the same start, and ours against gl."""
     names = {n for methods in results["table"].values() for n in methods}
     inits = results["settings"].get("inits", ["random"])
     pairs = [(label(m, i), m) for m in GAN_METHODS for i in inits if i != "random"]
     pairs += [(label("ours", i), label("se", i)) for i in inits]
+    pairs += [(label("ours", i), "gl") for i in inits]
     return [(a, b) for a, b in pairs if a in names and b in names]
 
 
@@ -321,6 +342,22 @@ def markdown_table(results: dict) -> str:
             cells = [f"{r[m]['mean']:.2f} ± {r[m]['std']:.2f}" if m.startswith("psnr")
                      else f"{r[m]['mean']:.3f} ± {r[m]['std']:.3f}" for m in METRICS]
             lines.append(f"| {kind} | {method} | " + " | ".join(cells) + f" | {r['seconds']:.0f} |")
+    return "\n".join(lines)
+
+
+def markdown_averaged(results: dict, kinds: tuple[str, ...] = ("center", "pattern")) -> str | None:
+    """The paper's table: per method, PSNR and SSIM (whole image) averaged over the center and
+    pattern masks (the mean of the two masks' means); None unless both masks were run."""
+    table = results["table"]
+    if not all(k in table for k in kinds):
+        return None
+    methods = [m for m in table[kinds[0]] if all(m in table[k] for k in kinds)]
+    lines = [f"| method | PSNR (dB), mean of {' and '.join(kinds)} | SSIM, mean of {' and '.join(kinds)} |",
+             "|---|---|---|"]
+    for m in methods:
+        psnr_avg = np.mean([table[k][m]["psnr"]["mean"] for k in kinds])
+        ssim_avg = np.mean([table[k][m]["ssim"]["mean"] for k in kinds])
+        lines.append(f"| {m} | {psnr_avg:.2f} | {ssim_avg:.3f} |")
     return "\n".join(lines)
 
 

@@ -139,17 +139,7 @@ class Inpainter:
         """
         t0 = time.perf_counter()
         spec, s = self.engine.spec, self.settings
-        framings = framing if isinstance(framing, list) else [framing] * len(pictures)
-        framings = [self.frame(p, h, f) for p, h, f in zip(pictures, holes, framings)]
-        rgbs = [_rgb(p) for p in pictures]
-        squares = [Square.of(f.box, rgb.shape[:2]) if f.box else None for f, rgb in zip(framings, rgbs)]
-        lows = [to_model_resolution(*(q.cut(rgb, h) if q else (rgb, h)), spec.resolution)
-                for q, rgb, h in zip(squares, rgbs, holes)]
-        for f, (_, k) in zip(framings, lows):
-            if not k.any():
-                where = f"framing square {f.box.to_list()}" if f.box else "the image"
-                raise InpaintError(f"{where} has no known pixel at the model's {spec.resolution}x"
-                                   f"{spec.resolution} resolution; give a larger square or a smaller hole")
+        framings, rgbs, squares, lows = self._model_inputs(pictures, holes, framing)
         problem = make_problem(np.stack([y for y, _ in lows]), np.stack([k for _, k in lows]),
                                spec.patch, s.window)
         z = self._starts(problem, seeds)
@@ -169,6 +159,46 @@ class Inpainter:
         for k, (xs, _) in best.kept.items():
             for c, p, rgb, h, (y, known), x, q in zip(done, pictures, rgbs, holes, lows, xs, squares):
                 c.earlier[k] = self._blend(p, rgb, h, y, known, x, q)[0]
+        return done
+
+    def _model_inputs(self, pictures, holes, framing):
+        """Per image: its framing, its RGB pixels, its square (None for the whole image) and
+        (y, known) at the model's resolution; an image with nothing known there is refused."""
+        r = self.engine.spec.resolution
+        framings = framing if isinstance(framing, list) else [framing] * len(pictures)
+        framings = [self.frame(p, h, f) for p, h, f in zip(pictures, holes, framings)]
+        rgbs = [_rgb(p) for p in pictures]
+        squares = [Square.of(f.box, rgb.shape[:2]) if f.box else None for f, rgb in zip(framings, rgbs)]
+        lows = [to_model_resolution(*(q.cut(rgb, h) if q else (rgb, h)), r) for q, rgb, h in zip(squares, rgbs, holes)]
+        for f, (_, k) in zip(framings, lows):
+            if not k.any():
+                where = f"framing square {f.box.to_list()}" if f.box else "the image"
+                raise InpaintError(f"{where} has no known pixel at the model's {r}x{r} resolution; "
+                                   "give a larger square or a smaller hole")
+        return framings, rgbs, squares, lows
+
+    def complete_gl(self, pictures: list[Picture], holes: list[np.ndarray],
+                    framing: str | Box | Framing | list = "auto") -> list[Completion]:
+        """The GL baseline: one forward pass of the bundle's completion network (no search), then
+        the same Poisson blending, framing and pasting as complete_many. Completion.z is empty."""
+        if not hasattr(self.engine, "complete_gl"):
+            raise InpaintError(f"the {self.engine.name} backend runs the searches only; for --method gl use "
+                               "--backend ort, trt or torch")
+        if not self.engine.has_gl:
+            raise InpaintError("this model has no GL completion network; export one into the bundle with "
+                               "inpaint-export BUNDLE --gl GL_CHECKPOINT, or use --method ours")
+        t0 = time.perf_counter()
+        framings, rgbs, squares, lows = self._model_inputs(pictures, holes, framing)
+        xs = self.engine.complete_gl(np.stack([y for y, _ in lows]), np.stack([k for _, k in lows])[:, None])
+        t1 = time.perf_counter()
+        done = []
+        for p, rgb, h, (y, k), x, f, q in zip(pictures, rgbs, holes, lows, xs, framings, squares):
+            t2 = time.perf_counter()
+            filled, raw = self._blend(p, rgb, h, y, k, x, q)
+            report = {"method": "gl", "forward_seconds": round(t1 - t0, 4),
+                      "blend_seconds": round(time.perf_counter() - t2, 4), "framing": f.report()}
+            done.append(Completion(filled, np.clip(np.rint(raw), 0, 255).astype(np.uint8),
+                                   np.zeros(0, np.float32), report, framing=f))
         return done
 
     def _starts(self, problem, seeds: list[int] | None) -> np.ndarray | None:

@@ -20,6 +20,7 @@ from inpaint.spec import CHECKPOINT_FORMAT, ModelSpec
 CHECKPOINT_KIND = "inpaint-train-checkpoint"
 WEIGHTS_KIND = "inpaint-weights"
 ENCODER_CHECKPOINT_KIND = "inpaint-encoder-checkpoint"
+GL_CHECKPOINT_KIND = "inpaint-gl-checkpoint"
 
 
 def sha256_path(path: str | Path) -> str:
@@ -53,7 +54,8 @@ def load(path: str | Path, kind: str | None = None) -> dict:
                               f"format {CHECKPOINT_FORMAT}; use the inpaint version that wrote it")
     if kind is not None and payload["kind"] != kind:
         raise CheckpointError(f"{path} is a {payload['kind']}, expected a {kind}")
-    payload["spec"] = ModelSpec.from_dict(payload["spec"])
+    if "spec" in payload:           # GL's checkpoints have none: its network has one fixed layout
+        payload["spec"] = ModelSpec.from_dict(payload["spec"])
     return payload
 
 

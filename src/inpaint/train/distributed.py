@@ -64,6 +64,16 @@ def stop(ranks: Ranks) -> None:
         dist.destroy_process_group()
 
 
+def on_ranks(device: str, body):
+    """body(ranks, device) in torchrun's process group where there is one (joined before, left
+    after, whatever happens), else as rank 0 of 1."""
+    ranks, dev = start(device)
+    try:
+        return body(ranks, dev)
+    finally:
+        stop(ranks)
+
+
 def barrier(ranks: Ranks) -> None:
     if ranks.active:
         dist.barrier()

@@ -34,8 +34,7 @@ from inpaint.masks import box_mask, center_mask, half_mask, pattern_mask, random
 from inpaint.spec import CHECKPOINT_FORMAT
 from inpaint.train import checkpoint
 from inpaint.train.encoder import ENCODER_WIDTH, build_encoder
-from inpaint.train.loop import (LAST, check_device, check_run_dir, create_run_dir, epoch_batches,
-                                resumed_settings, step_budget, training_images)
+from inpaint.train.loop import LAST, ddp_wrapped, epoch_batches, open_run, run_data
 
 # How often each kind of hole appears in training: the evaluation's center and pattern holes
 # most, and holes of other shapes so that E also starts well on a user's own mask.
@@ -131,16 +130,11 @@ def train_encoder(settings: EncoderSettings, resume: bool = False, progress: boo
     batch (the same images, masks and z one process would draw), as train.loop does for the GAN.
     """
     from inpaint.train import distributed
-    ranks, dev = distributed.start(settings.device)
-    try:
-        return _train_encoder(settings, resume, progress, log, overrides, ranks, dev)
-    finally:
-        distributed.stop(ranks)
+    return distributed.on_ranks(settings.device, lambda ranks, dev: _train_encoder(
+        settings, resume, progress, log, overrides, ranks, dev))
 
 
 def _train_encoder(settings, resume, progress, log, overrides, ranks, dev) -> dict:
-    from torch.nn.parallel import DistributedDataParallel
-
     from inpaint.train import distributed
     from inpaint.train.checkpoint import load_models
     from inpaint.weights import shipped_path
@@ -148,17 +142,8 @@ def _train_encoder(settings, resume, progress, log, overrides, ranks, dev) -> di
     if not ranks.main:
         progress, log = False, lambda *a, **k: None
     out = Path(settings.out)
-    check_run_dir(out, resume)
-    distributed.barrier(ranks)           # every rank has looked before rank 0 writes anything
-    state = None
-    if resume:
-        state = checkpoint.load(out / LAST, checkpoint.ENCODER_CHECKPOINT_KIND)
-        settings = resumed_settings(EncoderSettings, state, overrides)
-    check_device(settings.device)
-    if settings.batch_size % ranks.world:
-        from inpaint.errors import InpaintError
-        raise InpaintError(f"--batch-size {settings.batch_size} (the global batch) does not split over "
-                           f"{ranks.world} processes; give a multiple of {ranks.world}")
+    settings, state = open_run(EncoderSettings, settings, checkpoint.ENCODER_CHECKPOINT_KIND, resume, overrides,
+                               ranks)
     rows, batch = ranks.rows(settings.batch_size), settings.batch_size
     source = Path(settings.weights) if settings.weights else shipped_path()
     model_file = out / LAST if resume else source
@@ -170,12 +155,7 @@ def _train_encoder(settings, resume, progress, log, overrides, ranks, dev) -> di
     g.to(dev).requires_grad_(False)
     d.to(dev).requires_grad_(False)
 
-    images = training_images(settings, spec.resolution, progress)
-    if ranks.main:
-        create_run_dir(out)
-    distributed.barrier(ranks)
-    data = torch.from_numpy(images)
-    steps_per_epoch, total = step_budget(settings, len(images))
+    data, steps_per_epoch, total = run_data(settings, spec.resolution, progress, out, ranks)
 
     torch.manual_seed(settings.seed)
     e = build_encoder(spec, settings.width).to(dev)
@@ -185,8 +165,7 @@ def _train_encoder(settings, resume, progress, log, overrides, ranks, dev) -> di
         if own is not None and own.width == settings.width:
             e.load_state_dict(own.state_dict())
             log(f"starting from the encoder of {source.name}")
-    e_train = (DistributedDataParallel(e, device_ids=[ranks.local] if dev.startswith("cuda") else None,
-                                       forward_sync_buffers=False) if ranks.active else e)
+    (e_train,) = ddp_wrapped(ranks, dev, e)
     opt = torch.optim.Adam(e.parameters(), settings.lr, betas=(0.9, 0.999))
     masks = MaskSampler(spec.resolution, settings.seed)
     start, wall_before = 0, 0.0
@@ -197,7 +176,7 @@ def _train_encoder(settings, resume, progress, log, overrides, ranks, dev) -> di
         masks.rng.bit_generator.state = state["rng"]["masks"]
         start, wall_before = state["step"], state["wall_time"]
         log(f"resuming {out} from step {start}")
-    log(f"encoder for {source.name}: {len(images)} real images at {spec.resolution}x{spec.resolution}, "
+    log(f"encoder for {source.name}: {len(data)} real images at {spec.resolution}x{spec.resolution}, "
         f"{steps_per_epoch} steps per epoch, training steps {start}..{total} on {dev}"
         + (f" x {ranks.world} processes ({batch // ranks.world} rows each)" if ranks.active else "")
         + f"; global batch {batch}, learning rate {settings.lr:g}")

@@ -97,3 +97,34 @@ def conv_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
         for h in hooks:
             h.remove()
     return total // inputs[0].shape[0]
+
+
+class GLInpainter(nn.Module):
+    """The whole of GL's completion as one graph: (image (B, 3, 64, 64) in [-1, 1], known
+    (B, 1, 64, 64), 1 = known) -> the image with its hole filled by the completion network and its
+    known pixels unchanged. This is what is exported; Poisson blending follows outside it."""
+
+    def __init__(self, net: CompletionNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        out = self.net(mean_filled(image, known), known)
+        return image * known + out * (1 - known)
+
+
+def hole_windows(known: torch.Tensor, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """(top, left) int64 (B,) of the size x size window centred on each hole's bounding box,
+    moved inside the image (the whole image's centre where nothing is missing)."""
+    hole = known[:, 0] < 0.5
+    side = known.shape[-1]
+    idx = torch.arange(side, device=known.device)
+
+    def centre(present: torch.Tensor) -> torch.Tensor:       # (B, side) bool -> (B,) bbox centres
+        lo = torch.where(present, idx, side).min(1).values
+        hi = torch.where(present, idx, -1).max(1).values
+        return torch.where(hi >= lo, (lo + hi + 1) // 2, torch.full_like(lo, side // 2))
+    rows, cols = centre(hole.any(2)), centre(hole.any(1))
+    top = (rows - size // 2).clamp(0, side - size)
+    left = (cols - size // 2).clamp(0, side - size)
+    return top.long(), left.long()

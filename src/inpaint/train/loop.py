@@ -121,6 +121,47 @@ def create_run_dir(out: Path) -> None:
     remove_stale_temps(out)
 
 
+def open_run(cls, settings, kind: str, resume: bool, overrides: dict | None, ranks):
+    """The start every training loop shares: check the run directory (every rank looks before
+    rank 0 writes anything), load the checkpoint to resume with the run's own settings (cls, a
+    settings dataclass) and `overrides`, check the device and that the global batch splits over
+    the ranks. Returns (settings, the checkpoint or None)."""
+    from inpaint.train import distributed
+    out = Path(settings.out)
+    check_run_dir(out, resume)
+    distributed.barrier(ranks)
+    state = None
+    if resume:
+        state = checkpoint.load(out / LAST, kind)
+        settings = resumed_settings(cls, state, overrides)
+    check_device(settings.device)
+    if settings.batch_size % ranks.world:
+        raise InpaintError(f"--batch-size {settings.batch_size} (the global batch) does not split over "
+                           f"{ranks.world} processes; give a multiple of {ranks.world}")
+    return settings, state
+
+
+def run_data(settings, resolution: int, progress: bool, out: Path, ranks) -> tuple[torch.Tensor, int, int]:
+    """The run's images as a uint8 tensor (N, R, R, 3), steps per epoch and the last step; rank 0
+    creates the run directory, and every rank waits for it."""
+    from inpaint.train import distributed
+    images = training_images(settings, resolution, progress)
+    if ranks.main:
+        create_run_dir(out)
+    distributed.barrier(ranks)
+    return (torch.from_numpy(images), *step_budget(settings, len(images)))
+
+
+def ddp_wrapped(ranks, device: str, *modules):
+    """Each module wrapped in DistributedDataParallel under torchrun (buffers not synced in the
+    forward pass: distributed.average_buffers averages them at checkpoints), else as it is."""
+    if not ranks.active:
+        return modules
+    from torch.nn.parallel import DistributedDataParallel
+    ids = [ranks.local] if device.startswith("cuda") else None
+    return tuple(DistributedDataParallel(m, device_ids=ids, forward_sync_buffers=False) for m in modules)
+
+
 def image_batch(data: torch.Tensor, idx: torch.Tensor, device: str) -> torch.Tensor:
     """uint8 (B, H, W, 3) rows -> float (B, 3, H, W) in [-1, 1], half of them flipped left-right."""
     x = data[idx].to(device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
@@ -154,50 +195,27 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
     one process would draw), the gradients are averaged, and rank 0 alone writes the checkpoints,
     the samples and the log.
     """
-    from torch.nn.parallel import DistributedDataParallel
-
     from inpaint.train import distributed
-    ranks, dev = distributed.start(settings.device)
-    try:
-        return _train(settings, spec, resume, progress, log, overrides, ranks, dev, DistributedDataParallel)
-    finally:
-        distributed.stop(ranks)
+    return distributed.on_ranks(settings.device, lambda ranks, dev: _train(settings, spec, resume, progress, log,
+                                                                           overrides, ranks, dev))
 
 
-def _train(settings, spec, resume, progress, log, overrides, ranks, dev, ddp) -> dict:
+def _train(settings, spec, resume, progress, log, overrides, ranks, dev) -> dict:
     from inpaint.train import distributed
     if not ranks.main:
         progress, log = False, lambda *a, **k: None
     out = Path(settings.out)
-    check_run_dir(out, resume)
-    distributed.barrier(ranks)           # every rank has looked before rank 0 writes anything
-    state = None
-    if resume:
-        state = checkpoint.load(out / LAST, checkpoint.CHECKPOINT_KIND)
+    settings, state = open_run(TrainSettings, settings, checkpoint.CHECKPOINT_KIND, resume, overrides, ranks)
+    if state is not None:
         spec = state["spec"]
-        settings = resumed_settings(TrainSettings, state, overrides)
-    check_device(settings.device)
-    if settings.batch_size % ranks.world:
-        raise InpaintError(f"--batch-size {settings.batch_size} (the global batch) does not split over "
-                           f"{ranks.world} processes; give a multiple of {ranks.world}")
     rows, batch = ranks.rows(settings.batch_size), settings.batch_size
 
-    images = training_images(settings, spec.resolution, progress)
-    if ranks.main:
-        create_run_dir(out)
-    distributed.barrier(ranks)
-    data = torch.from_numpy(images)
-    steps_per_epoch, total = step_budget(settings, len(images))
+    data, steps_per_epoch, total = run_data(settings, spec.resolution, progress, out, ranks)
 
     torch.manual_seed(settings.seed)
     g, d = build_models(spec)
     g.to(dev), d.to(dev)
-    if ranks.active:
-        ids = [ranks.local] if dev.startswith("cuda") else None
-        g_train = ddp(g, device_ids=ids, forward_sync_buffers=False)
-        d_train = ddp(d, device_ids=ids, forward_sync_buffers=False)
-    else:
-        g_train, d_train = g, d
+    g_train, d_train = ddp_wrapped(ranks, dev, g, d)
     opt_g = torch.optim.Adam(g.parameters(), settings.lr, betas=(settings.beta1, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), settings.lr, betas=(settings.beta1, 0.999))
     fixed_z = sample_z(64, spec.z_dim, settings.seed)
@@ -210,7 +228,7 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev, ddp) ->
             torch.cuda.set_rng_state(state["rng"]["cuda"])
         fixed_z, start, wall_before = state["fixed_z"], state["step"], state["wall_time"]
         log(f"resuming {out} from step {start}")
-    log(f"{len(images)} images at {spec.resolution}x{spec.resolution}, {steps_per_epoch} steps per "
+    log(f"{len(data)} images at {spec.resolution}x{spec.resolution}, {steps_per_epoch} steps per "
         f"epoch, training steps {start}..{total} on {dev}"
         + (f" x {ranks.world} processes ({settings.batch_size // ranks.world} rows each)" if ranks.active else "")
         + f"; global batch {settings.batch_size}, learning rate {settings.lr:g}")

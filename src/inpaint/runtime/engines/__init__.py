@@ -21,6 +21,11 @@ class Engine(Protocol):
     def encode(self, masked_y: np.ndarray, known: np.ndarray) -> np.ndarray:
         """The latent encoder: known * y (B, 3, R, R) and known (B, 1, R, R) -> z (B, z_dim) in [-1, 1]."""
 
+    has_gl: bool                # whether complete_gl() is there (the bundle has GL's network)
+
+    def complete_gl(self, image: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """GL's one-pass completion: image (B, 3, R, R), known (B, 1, R, R) -> (B, 3, R, R)."""
+
     def generator(self, z: np.ndarray) -> np.ndarray:
         """z (B, z_dim) -> x (B, 3, R, R); remembers what generator_vjp needs."""
 

@@ -53,6 +53,16 @@ class GraphEngine:
                  "known": np.ascontiguousarray(known, np.float32)}
         return self.host(self._run("encoder", feeds)[0])
 
+    @property
+    def has_gl(self) -> bool:
+        return "gl" in self.bundle.manifest["graphs"]
+
+    def complete_gl(self, image: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """GL's completion network: image (B, 3, R, R) in [-1, 1] and known (B, 1, R, R) -> the
+        image with its hole filled (B, 3, R, R)."""
+        feeds = {"image": np.ascontiguousarray(image, np.float32), "known": np.ascontiguousarray(known, np.float32)}
+        return self.host(self._run("gl", feeds)[0])
+
     def generator(self, z: np.ndarray) -> np.ndarray:
         outputs = tuple(o["name"] for o in self.bundle.graph_io("generator")["outputs"])
         x, *self._saved = self._run("generator", {"z": np.ascontiguousarray(z, np.float32)}, keep=outputs)

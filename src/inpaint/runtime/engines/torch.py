@@ -11,7 +11,7 @@ from inpaint.spec import ModelSpec
 class TorchEngine:
     name = "torch"
 
-    def __init__(self, spec: ModelSpec, generator, discriminator, device: str = "cpu", encoder=None):
+    def __init__(self, spec: ModelSpec, generator, discriminator, device: str = "cpu", encoder=None, gl=None):
         import torch
         self._torch = torch
         self.spec = spec
@@ -19,7 +19,19 @@ class TorchEngine:
         self.g = generator.to(self.device).eval().requires_grad_(False)
         self.d = discriminator.to(self.device).eval().requires_grad_(False)
         self.e = None if encoder is None else encoder.to(self.device).eval().requires_grad_(False)
+        self.gl = None if gl is None else gl.to(self.device).eval().requires_grad_(False)
         self._z = self._x = None
+
+    @property
+    def has_gl(self) -> bool:
+        return self.gl is not None
+
+    def complete_gl(self, image: np.ndarray, known: np.ndarray) -> np.ndarray:
+        if self.gl is None:
+            from inpaint.errors import CheckpointError
+            raise CheckpointError("this model has no GL completion network; export one with inpaint-export --gl")
+        with self._torch.no_grad():
+            return self.gl(self._t(image), self._t(known)).cpu().numpy()
 
     @property
     def has_encoder(self) -> bool:
@@ -29,7 +41,7 @@ class TorchEngine:
     def from_weights(cls, path: str | Path, device: str = "cpu") -> "TorchEngine":
         from inpaint.train.checkpoint import load_encoder, load_models
         spec, g, d = load_models(path)
-        return cls(spec, g, d, device, load_encoder(path))
+        return cls(spec, g, d, device, load_encoder(path), _bundle_gl(path))
 
     def _t(self, a: np.ndarray):
         return self._torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
@@ -81,3 +93,17 @@ class TorchEngine:
             (g_x,) = self._torch.autograd.grad(total, xt)
         return (prior_loss.detach().cpu().numpy(), consistency.detach().cpu().numpy(),
                 g_x.cpu().numpy())
+
+
+def _bundle_gl(path: str | Path):
+    """GL's completion network where `path` is a bundle that has one (built from its graph's own
+    weights: export.gl_graph), else None."""
+    path = Path(path)
+    if not (path / "manifest.json").is_file():
+        return None
+    from inpaint.runtime.bundle import load_bundle
+    bundle = load_bundle(path)
+    if "gl" not in bundle.manifest["graphs"]:
+        return None
+    from inpaint.export.gl_graph import load_gl_module
+    return load_gl_module(bundle.graph_path("gl"))
