@@ -17,7 +17,7 @@ import numpy as np
 PHASE_COLOURS = {"completion": "#e8f0fa", "discriminator": "#fbeee0", "joint": "#e8f5e8"}
 
 
-def smooth(values: np.ndarray, n: int = 10) -> np.ndarray:
+def smooth(values: np.ndarray, n: int = 20) -> np.ndarray:
     """Running mean over the last n entries (fewer at the start)."""
     c = np.cumsum(np.insert(values, 0, 0.0))
     idx = np.arange(1, len(values) + 1)
@@ -52,10 +52,10 @@ def main() -> None:
                   f"{last['wall_time']:.0f} s, last mse {last['mse']:.4f}"
                   + (f", loss_d {last['loss_d']:.3f}" if "loss_d" in last else ""))
     top.plot(steps, [r["mse"] for r in rows], color="#9bb", lw=0.6, label="hole MSE (every 10 steps)")
-    top.plot(steps, smooth(np.array([r["mse"] for r in rows])), color="#036", lw=1.5, label="running mean of 10")
+    top.plot(steps, smooth(np.array([r["mse"] for r in rows])), color="#036", lw=1.5, label="running mean of 20 (200 steps)")
     top.set_ylabel("MSE over the hole ([-1, 1] scale)")
     top.set_yscale("log")
-    top.legend(loc="upper right", fontsize=8)
+    top.legend(loc="lower left", fontsize=8)
     d_rows = [r for r in rows if "loss_d" in r]
     if d_rows:
         ds = np.array([r["step"] for r in d_rows])

@@ -2,8 +2,9 @@
 
 `add_gl(checkpoint, bundle)` exports train.gl.GLInpainter ((image, known) -> the image with its
 hole filled, known pixels unchanged; dynamic batch) with its weights rounded to fp16 and stored
-in the graph as fp16 initializers, each widened to fp32 by a Cast the runtimes fold at load; the
-arithmetic is fp32. The graph goes into the bundle as "gl" under a content-named file, and the
+in the graph as fp16 initializers, each widened to fp32 by a Cast the runtimes fold at load (the
+convolution biases, which TensorRT takes only as initializers, stay fp32); the arithmetic is
+fp32. The graph goes into the bundle as "gl" under a content-named file, and the
 manifest is rewritten atomically after it, so an interrupted export leaves the bundle as it was.
 
 The initializers keep the names of the module's state_dict, so `load_gl_module` rebuilds the
@@ -52,15 +53,33 @@ def fp16_rounded(net):
     return net
 
 
+def constants_to_initializers(model) -> None:
+    """Turn the Constant nodes of `model` (onnx.ModelProto, in place) into initializers: TensorRT's
+    parser takes a Reduce's axes only from an initializer."""
+    graph = model.graph
+    keep = []
+    for node in graph.node:
+        value = next((a.t for a in node.attribute if a.name == "value"), None)
+        if node.op_type == "Constant" and value is not None:
+            value.name = node.output[0]
+            graph.initializer.append(value)
+        else:
+            keep.append(node)
+    del graph.node[:]
+    graph.node.extend(keep)
+
+
 def narrow_initializers(model) -> int:
     """Store every fp32 initializer of `model` (onnx.ModelProto, in place) as fp16 under its own
-    name, read through a Cast to fp32; returns the number narrowed. Values must be fp16-exact."""
+    name, read through a Cast to fp32; returns the number narrowed. Values must be fp16-exact.
+    Convolution biases stay fp32 initializers, as TensorRT's parser takes them only so."""
     import onnx
     from onnx import numpy_helper
     graph = model.graph
+    biases = {n.input[2] for n in graph.node if n.op_type in ("Conv", "ConvTranspose") and len(n.input) > 2}
     casts, narrowed = [], {}
     for init in graph.initializer:
-        if init.data_type != onnx.TensorProto.FLOAT:
+        if init.data_type != onnx.TensorProto.FLOAT or init.name in biases:
             continue
         a = numpy_helper.to_array(init)
         h = a.astype(np.float16)
@@ -100,6 +119,7 @@ def export_gl_graph(net, path: Path) -> None:
                           dynamic_shapes=({0: batch}, {0: batch}), external_data=False,
                           input_names=list(INPUTS), output_names=list(OUTPUTS), verbose=False, optimize=False)
     model = fold_graph(onnx.load(str(path)))
+    constants_to_initializers(model)
     narrow_initializers(model)
     onnx.save(model, str(path))
 
