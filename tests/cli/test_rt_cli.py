@@ -281,3 +281,21 @@ def test_no_face_falls_back_to_the_whole_image_and_says_so(tiny_weights, tmp_pat
     assert len(notes) == 1 and "no face found" in notes[0] and "whole image" in notes[0]
     framing = json.loads((tmp_path / "r.json").read_text())["images"][0]["framing"]
     assert framing["how"] == "whole (fallback)" and framing["box"] is None
+
+
+def test_method_se_searches_with_the_global_prior_alone(tiny_weights, tmp_path):
+    """--method se is Yeh et al.'s search (D's own head, no consistency term): another objective
+    than ours from the same start."""
+    img = face()
+    args = [save(tmp_path / "f.png", img), save(tmp_path / "m.png", center_hole(64, 64))]
+    losses = {}
+    for method in ("ours", "se"):
+        result = run(tiny_weights, *args, "-o", tmp_path / f"{method}.png", "--method", method,
+                     "--report", tmp_path / f"{method}.json")
+        assert result.exit_code == 0, result.output
+        report = json.loads((tmp_path / f"{method}.json").read_text())
+        assert report["method"] == method
+        losses[method] = report["images"][0]["loss"]
+    assert report["settings"]["prior"] == "global" and report["settings"]["consistency_weight"] == 0.0
+    assert_known_unchanged(tmp_path / "se.png", img, center_hole(64, 64) > 0)
+    assert losses["ours"] != losses["se"]           # another objective
