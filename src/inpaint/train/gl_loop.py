@@ -14,6 +14,7 @@ rank takes its rows of each global batch, as train.loop does for the GAN.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -149,16 +150,13 @@ def _train_gl(settings, resume, progress, log, overrides, ranks, dev) -> dict:
             real = real[rows]
             top, left = hole_windows(known, LOCAL)
             parts = {}
-            if phase == "completion":
+            with torch.no_grad() if phase == "discriminator" else contextlib.nullcontext():
                 filled = c_train(mean_filled(real, known), known)
-            else:
-                with torch.no_grad() if phase == "discriminator" else torch.enable_grad():
-                    filled = c_train(mean_filled(real, known), known)
             completed = real * known + filled * (1 - known)
             if phase != "completion":              # D: real -> 1, completed -> 0
-                done_img = completed.detach()
+                fake = completed.detach()
                 s_real = d_train(real, crop_patches(real, top, left, LOCAL))
-                s_fake = d_train(done_img, crop_patches(done_img, top, left, LOCAL))
+                s_fake = d_train(fake, crop_patches(fake, top, left, LOCAL))
                 loss_d = _bce(s_real, 1.0) + _bce(s_fake, 0.0)
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
