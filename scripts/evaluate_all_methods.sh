@@ -6,16 +6,22 @@
 # is there, so an interrupted run resumes; then merged into OUTDIR/all.json and OUTDIR/all.md
 # (the per-mask rows, the paper's averaged table and the paired comparisons).
 #   scripts/evaluate_all_methods.sh [OUTDIR]      (default docs/results/all500)
+#   METRICS=psnr,ssim,identity,landmarks,kid scripts/evaluate_all_methods.sh docs/results/faces500
 # Environment: MASKS ("center pattern"), SET (runs/val500.zip), EVAL (inpaint-eval), WEIGHTS (a
-# bundle; default the shipped one).
+# bundle; default the shipped one), METRICS (inpaint-eval --metrics; default psnr,ssim; the face
+# measures need the faces extra), SPLIT (the val split SET is drawn from, and KID's reference:
+# its faces outside SET).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-docs/results/all500}
 set_zip=${SET:-runs/val500.zip}
 eval_cmd=${EVAL:-inpaint-eval}
-[ -f "$set_zip" ] || python3 scripts/pick_eval_set.py "${SPLIT:-../shared/data/celeba64/val.zip}" "$set_zip" -n 500
+split=${SPLIT:-../shared/data/celeba64/val.zip}
+[ -f "$set_zip" ] || python3 scripts/pick_eval_set.py "$split" "$set_zip" -n 500
 weights=()
 [ -n "${WEIGHTS:-}" ] && weights=(--weights "$WEIGHTS")
+measures=(--metrics "${METRICS:-psnr,ssim}")
+[[ "${METRICS:-}" == *kid* ]] && measures+=(--kid-reference "$split")
 mkdir -p "$out/parts"
 groups="ours,se gl tv lr telea,ns,biharmonic,mean"
 parts=()
@@ -25,7 +31,7 @@ for mask in ${MASKS:-center pattern}; do
         parts+=("$part")
         [ -f "$part" ] && { echo "$part: done already"; continue; }
         echo "$(date +%T) $part" >&2
-        $eval_cmd --data "$set_zip" -n 500 --masks "$mask" --methods "$methods" --batch 100 "${weights[@]}" \
+        $eval_cmd --data "$set_zip" -n 500 --masks "$mask" --methods "$methods" --batch 100 "${weights[@]}" "${measures[@]}" \
             --quiet --json "$part.tmp" > /dev/null
         mv "$part.tmp" "$part"
     done

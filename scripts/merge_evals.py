@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from inpaint.atomic import write_atomic
-from inpaint.eval.harness import (comparisons, join_shards, markdown_averaged, markdown_curve, markdown_paired,
-                                  markdown_table, merge_results)
+from inpaint.eval.harness import join_shards, merge_results
+from inpaint.eval.tables import report
 
 
 def merge(parts: list[dict]) -> dict:
@@ -50,17 +50,7 @@ def main() -> None:
     if args.curve_plot:
         from inpaint.eval.figures import quality_curve
         quality_curve(args.curve_plot, merged)
-    print(markdown_table(merged))
-    averaged = markdown_averaged(merged)
-    if averaged:
-        print("\nAveraged over the center and pattern masks (the paper's table):\n\n" + averaged)
-    pairs = comparisons(merged)
-    if pairs:
-        print("\nPaired over the same images (mean ± 95% confidence interval):")
-    for a, b in pairs:
-        print("\n" + markdown_paired(merged, a, b))
-    if "curve" in merged:
-        print("\nPSNR / SSIM (whole image) against iterations:\n\n" + markdown_curve(merged))
+    print(report(merged))
     print(f"\n{len(merged['images'])} images, wall time {merged['wall_seconds']:.0f} s in all")
 
 

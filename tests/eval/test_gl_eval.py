@@ -6,7 +6,8 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from inpaint.eval.harness import EvalSettings, evaluate, markdown_averaged
+from inpaint.eval.harness import EvalSettings, evaluate
+from inpaint.eval.tables import markdown_averaged
 
 
 @pytest.fixture(scope="module")

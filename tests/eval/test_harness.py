@@ -7,7 +7,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from inpaint.cli.eval import main
-from inpaint.eval.harness import EvalSettings, evaluate, markdown_curve, markdown_table, mask_for
+from inpaint.eval.harness import EvalSettings, evaluate, mask_for
+from inpaint.eval.tables import markdown_curve, markdown_table
 from inpaint.spec import DEFAULT_ITERATIONS
 
 def _settings(split, weights, **kw):
@@ -161,7 +162,8 @@ def test_cli_curve_plot_needs_a_curve_and_prints_the_paired_table(small_split, t
 def test_both_starts_are_scored_side_by_side_each_to_its_own_iterations(small_split, tiny_encoder_weights, tmp_path):
     """--init random,encoder: ours from random z and from the encoder in one run, each with its
     own default iteration limit unless --iterations sets one, curves cut at that limit."""
-    from inpaint.eval.harness import comparisons, gan_settings
+    from inpaint.eval.harness import gan_settings
+    from inpaint.eval.tables import comparisons
     s = _settings(small_split, tiny_encoder_weights, masks=("center",), methods=("ours", "telea"),
                   inits=("random", "encoder"), iterations=None, curve=(1, 3, 300))
     assert gan_settings("ours", s, "encoder").iteration_limit == DEFAULT_ITERATIONS["encoder"]

@@ -17,7 +17,7 @@ CROP_METHODS = ("ours", "se", "gl", "tv", "lr", "telea", "ns", "biharmonic", "me
 CROP_DEFAULT_N = 500
 # options of one mode only: given in the other, they are refused rather than ignored
 CROP_ONLY = ("data", "skip", "masks", "inits", "lr", "prior_weight", "consistency_weight", "norm", "curve",
-             "curve_plot", "weights", "device")
+             "curve_plot", "weights", "device", "kid_reference", "kid_reference_n")
 PHOTO_ONLY = ("holes", "sets", "parts", "framing_only")
 NOT_FRAMING_ONLY = ("methods", "iterations", "restarts", "batch", "parts", "grids")
 
@@ -83,6 +83,18 @@ def _csv(choices):
                    "(the shipped one unless --weights is a bundle).")
 @click.option("--device", default="cpu", show_default=True, callback=lambda ctx, param, v: torch_device(v),
               help="cpu, or cuda[:N]: on a GPU, ours/se run the GPU runtime (the search with its state on the device).")
+@click.option("--metrics", default="psnr,ssim", callback=_csv(("psnr", "ssim", "identity", "landmarks", "kid")),
+              help="Comma-separated measures: psnr, ssim (whole image and hole); identity (distance of "
+                   "dlib's face descriptors of the fill and the truth, and the share under 0.6, dlib's "
+                   "same-person threshold); landmarks (mean distance of dlib's 68 landmarks from the "
+                   "truth's over the inter-ocular distance; its predictor's training data, iBUG 300-W, "
+                   "is for non-commercial use); kid (KID of the fills' descriptors against real faces, "
+                   "crops only). The face measures need the faces extra: pip install 'inpaint[faces]'.")
+@click.option("--kid-reference", type=click.Path(path_type=Path),
+              help="Real faces for KID: a zip or folder of crops at the model resolution [default: the "
+                   "--data split]; images named as evaluated ones are left out.")
+@click.option("--kid-reference-n", type=click.IntRange(min=2), default=2000,
+              help="How many reference faces KID draws (seeded; all where fewer remain).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write all results as JSON.")
 @click.option("--grids", type=click.Path(path_type=Path),
               help="Directory for comparison_<mask>.png grids (photos: photos_<set>_<hole>.png).")
@@ -93,11 +105,13 @@ def _csv(choices):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterations, restarts, batch, lr,
-         prior_weight, consistency_weight, norm, curve, curve_plot, weights, device, json_path, grids, parts,
-         framing_only, quiet):
+         prior_weight, consistency_weight, norm, curve, curve_plot, weights, device, metrics, kid_reference,
+         kid_reference_n, json_path, grids, parts, framing_only, quiet):
     """Evaluate inpainting quality: PSNR and SSIM over the whole image and over the hole.
 
     With --data: crops at the model resolution, ours and se against classical baselines.
+    --metrics adds what faces need beside PSNR and SSIM: identity, landmarks and KID (dlib's
+    networks, measured against the truth's face box, found once on the truth).
 
     With --photos: whole aligned photos, as they are and reframed at random, with holes on the face
     (face, eyes, mouth, strokes) and off it (hair, background). The model fills each hole seeing the
@@ -110,6 +124,7 @@ def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterat
     \b
     Examples:
       inpaint-eval --data celeba64/val.zip -n 500 --json results.json --grids docs/
+      inpaint-eval --data celeba64/val.zip -n 100 --methods ours,gl --metrics psnr,ssim,identity,landmarks,kid
       inpaint-eval --photos img_align_celeba_sample.zip --parts runs/photos --json photos.json
       inpaint-eval --photos img_align_celeba_sample.zip --framing-only
     """
@@ -118,16 +133,19 @@ def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterat
     if photos is not None:
         _refuse(ctx, CROP_ONLY, "is for the crop evaluation (--data); leave it out with --photos")
         if framing_only:
-            _refuse(ctx, NOT_FRAMING_ONLY, "has no use with --framing-only (no completions run)")
-        return _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, json_path, grids,
-                       parts, framing_only, progress)
+            _refuse(ctx, NOT_FRAMING_ONLY + ("metrics",), "has no use with --framing-only (no completions run)")
+        if "kid" in metrics:
+            raise click.BadParameter("kid is for the crop evaluation (--data): the photos are too few for "
+                                     "it; use identity and landmarks with --photos", param_hint="'--metrics'")
+        return _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, metrics, json_path,
+                       grids, parts, framing_only, progress)
     if data is None:
         raise click.UsageError("give --data (a split of crops) or --photos (whole aligned photos)")
     _refuse(ctx, PHOTO_ONLY, "is for the photo evaluation; give --photos with it")
     methods = _crop_methods(ctx, methods)
     n = n or CROP_DEFAULT_N
-    from inpaint.eval.harness import (EvalSettings, comparisons, evaluate, markdown_averaged, markdown_curve,
-                                      markdown_paired, markdown_table)
+    from inpaint.eval.harness import EvalSettings, evaluate
+    from inpaint.eval.tables import report
 
     if curve_plot and not curve:
         raise click.UsageError("--curve-plot needs --curve (the iteration counts to plot)")
@@ -138,7 +156,9 @@ def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterat
     settings = EvalSettings(data=str(data), n=n, skip=skip, masks=masks, methods=methods, seed=seed,
                             inits=inits, iterations=iterations, restarts=restarts, batch=batch,
                             weights=str(weights) if weights else None, device=device, overrides=overrides,
-                            curve=curve)
+                            curve=curve, metrics=metrics,
+                            kid_reference=str(kid_reference) if kid_reference else None,
+                            kid_reference_n=kid_reference_n)
     results = evaluate(settings, progress=progress, grid_dir=grids)
     if json_path:
         from inpaint.atomic import write_atomic
@@ -146,17 +166,7 @@ def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterat
     if curve_plot:
         from inpaint.eval.figures import quality_curve
         quality_curve(curve_plot, results)
-    click.echo(markdown_table(results))
-    averaged = markdown_averaged(results)
-    if averaged:
-        click.echo("\nAveraged over the center and pattern masks (the paper's table):\n\n" + averaged)
-    pairs = comparisons(results) if n > 1 else []
-    if pairs:
-        click.echo("\nPaired over the same images (mean ± 95% confidence interval):")
-    for a, b in pairs:
-        click.echo("\n" + markdown_paired(results, a, b))
-    if "curve" in results:
-        click.echo("\nPSNR / SSIM (whole image) against iterations:\n\n" + markdown_curve(results))
+    click.echo(report(results))
     click.echo(f"\n{n} images, wall time {results['wall_seconds']} s", err=True)
 
 
@@ -185,7 +195,7 @@ def _items(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
-def _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, json_path, grids, parts,
+def _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, metrics, json_path, grids, parts,
             framing_only, progress):
     """The photo evaluation: run (or resume) it, write the JSON, print the tables."""
     from inpaint.eval.photos import METHODS, PhotoSettings, evaluate_photos, frame_photos
@@ -193,7 +203,7 @@ def _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, 
                                             markdown_quality)
     settings = PhotoSettings(photos=str(photos), n=n, holes=_items(holes), sets=_items(sets),
                              methods=_items(methods) if methods is not None else METHODS, seed=seed,
-                             iterations=iterations, restarts=restarts, batch=batch)
+                             iterations=iterations, restarts=restarts, batch=batch, metrics=metrics)
     if framing_only:
         results = frame_photos(settings, progress=progress)
     else:

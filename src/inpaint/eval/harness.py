@@ -15,7 +15,10 @@ from inpaint.masks import make_mask
 
 GAN_METHODS = ("ours", "se")
 METHODS = GAN_METHODS + ("gl", "tv", "lr", "telea", "ns", "biharmonic", "mean")
-METRICS = ("psnr", "ssim", "psnr_hole", "ssim_hole")
+METRICS = ("psnr", "ssim", "psnr_hole", "ssim_hole")      # the pixel measures, each image's
+PIXEL_METRICS = {"psnr": ("psnr", "psnr_hole"), "ssim": ("ssim", "ssim_hole")}
+CHOICES = ("psnr", "ssim", "identity", "landmarks", "kid")   # what --metrics names
+LOWER_IS_BETTER = ("identity", "landmarks")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,24 @@ class EvalSettings:
     device: str = "cpu"
     overrides: tuple[tuple[str, float | str], ...] = ()  # InpaintSettings fields for ours (and shared ones for se)
     curve: tuple[int, ...] = ()                # also score ours/se after these many iterations
+    metrics: tuple[str, ...] = ("psnr", "ssim")  # of CHOICES; identity, landmarks, kid need the faces extra
+    kid_reference: str | None = None           # real faces for KID; None: the rest of `data`
+    kid_reference_n: int = 2000                # how many of them (all where fewer remain)
+
+    def __post_init__(self) -> None:
+        bad = [m for m in self.metrics if m not in CHOICES]
+        if bad or not self.metrics:
+            raise InpaintError(f"--metrics: {', '.join(bad) or 'nothing given'}; choose from {', '.join(CHOICES)}")
+
+    @property
+    def pixel_keys(self) -> tuple[str, ...]:
+        """The per-image pixel measures asked for, in METRICS order."""
+        keys = {k for m in self.metrics for k in PIXEL_METRICS.get(m, ())}
+        return tuple(k for k in METRICS if k in keys)
+
+    @property
+    def face_metrics(self) -> tuple[str, ...]:
+        return tuple(m for m in self.metrics if m not in PIXEL_METRICS)
 
 
 def pick_images(data: str, n: int, resolution: int, seed: int, skip: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -174,23 +195,32 @@ def run_gl(images: np.ndarray, known: np.ndarray, s: EvalSettings, tick: Callabl
     return out
 
 
-def score(result: np.ndarray, truth: np.ndarray, known: np.ndarray) -> dict[str, float]:
+def score(result: np.ndarray, truth: np.ndarray, known: np.ndarray, keys: tuple[str, ...] = METRICS
+          ) -> dict[str, float]:
+    """The pixel measures `keys` (of METRICS) of one fill."""
     from inpaint.eval.metrics import psnr, ssim
     r, t, hole = result / 255.0, truth / 255.0, known < 0.5
-    return {"psnr": psnr(r, t), "ssim": ssim(r, t), "psnr_hole": psnr(r, t, hole),
-            "ssim_hole": ssim(r, t, hole)}
+    how = {"psnr": lambda: psnr(r, t), "ssim": lambda: ssim(r, t), "psnr_hole": lambda: psnr(r, t, hole),
+           "ssim_hole": lambda: ssim(r, t, hole)}
+    return {k: how[k]() for k in keys}
 
 
-def summarise(filled: np.ndarray, truth: np.ndarray, known: np.ndarray) -> dict:
-    """Mean and std of every metric over the images, and the per-image values (for paired tests)."""
-    scores = [score(f, t, k) for f, t, k in zip(filled, truth, known)]
-    return {**{m: {"mean": float(np.mean([x[m] for x in scores])),
-                   "std": float(np.std([x[m] for x in scores]))} for m in METRICS},
-            "per_image": {m: [round(x[m], 5) for x in scores] for m in METRICS}}
+def entry(per_image: dict[str, list[float]]) -> dict:
+    """A table entry: mean and std of each measure over the images, and the per-image values (for
+    paired tests)."""
+    return {**{m: {"mean": float(np.mean(v)), "std": float(np.std(v))} for m, v in per_image.items()},
+            "per_image": per_image}
+
+
+def summarise(filled: np.ndarray, truth: np.ndarray, known: np.ndarray, keys: tuple[str, ...] = METRICS) -> dict:
+    """The entry of the pixel measures `keys` over the images."""
+    scores = [score(f, t, k, keys) for f, t, k in zip(filled, truth, known)]
+    return entry({m: [round(x[m], 5) for x in scores] for m in keys})
 
 
 def paired(a: dict, b: dict, metric: str) -> dict[str, float]:
-    """a - b over the same images: mean difference, its 95% confidence half-width and a's win rate.
+    """a - b over the same images: mean difference, its 95% confidence half-width and a's win rate
+    (the share of images where a is better: higher, or lower for LOWER_IS_BETTER's measures).
 
     a, b: table entries (with per_image) of two methods on one mask. Pairing removes the spread
     between images, which dwarfs the difference between two methods of the same family.
@@ -198,19 +228,23 @@ def paired(a: dict, b: dict, metric: str) -> dict[str, float]:
     d = np.asarray(a["per_image"][metric]) - np.asarray(b["per_image"][metric])
     if len(d) < 2 or not np.all(np.isfinite(d)):
         raise ValueError(f"paired comparison needs two or more finite per-image {metric} values")
+    wins = np.mean(d < 0) if metric in LOWER_IS_BETTER else np.mean(d > 0)
     return {"mean": float(d.mean()), "ci95": float(1.96 * d.std(ddof=1) / np.sqrt(len(d))),
-            "wins": float(np.mean(d > 0)), "n": len(d)}
+            "wins": float(wins), "n": len(d)}
 
 
 def evaluate(s: EvalSettings, progress: bool = True, grid_dir: Path | None = None, grid_rows: int = 6) -> dict:
     """Run every (mask, method) pair; returns per-pair mean/std of each metric, plus timings."""
     from tqdm import tqdm
+    faces = _face_measures(s)               # before any long work: refuses where the extra is missing
     resolution = _resolution(s)
     s = dataclasses.replace(s, inits=resolve_inits(s))
     t0 = time.perf_counter()
     idx, images = pick_images(s.data, s.n, resolution, s.seed, s.skip)
     results: dict = {"settings": dataclasses.asdict(s), "resolution": resolution,
                      "images": idx.tolist(), "table": {}}
+    if faces is not None:
+        truths, reference, results["faces"] = _face_setup(s, faces, images, idx, resolution, progress)
     runs = [(m, init) for m in s.methods for init in (s.inits if m in GAN_METHODS else ("random",))]
     bar = tqdm(total=len(s.masks) * len(runs) * s.n, unit="img", disable=not progress, dynamic_ncols=True)
     for kind in s.masks:
@@ -221,12 +255,18 @@ def evaluate(s: EvalSettings, progress: bool = True, grid_dir: Path | None = Non
             bar.set_description(f"{kind}/{name}")
             tm = time.perf_counter()
             filled[name], earlier, iterations = run_method(method, images, known, s, bar.update, init)
+            seconds = round(time.perf_counter() - tm, 2)
+            result = summarise(filled[name], images, known, s.pixel_keys)
+            if faces is not None:
+                bar.set_description(f"{kind}/{name} faces")
+                face = _face_scores(s, faces, filled[name], truths, reference)
+                result["per_image"].update(face.pop("per_image"))
+                result.update(face)
             results["table"].setdefault(kind, {})[name] = {
-                **summarise(filled[name], images, known), "seconds": round(time.perf_counter() - tm, 2),
-                **({"iterations": iterations} if iterations else {})}
+                **result, "seconds": seconds, **({"iterations": iterations} if iterations else {})}
             if earlier:
                 results.setdefault("curve", {}).setdefault(kind, {})[name] = {
-                    k: summarise(f, images, known) for k, f in earlier.items()}
+                    k: summarise(f, images, known, s.pixel_keys or METRICS) for k, f in earlier.items()}
         if grid_dir is not None:
             from inpaint.eval.figures import comparison_grid
             comparison_grid(grid_dir / f"comparison_{kind}.png", images[:grid_rows], known[:grid_rows],
@@ -234,6 +274,54 @@ def evaluate(s: EvalSettings, progress: bool = True, grid_dir: Path | None = Non
     bar.close()
     results["wall_seconds"] = round(time.perf_counter() - t0, 1)
     return results
+
+
+def _face_measures(s: EvalSettings):
+    """dlib's networks where s asks for a face measure (InpaintError naming the extra where they
+    are not installed), else None."""
+    if not s.face_metrics:
+        return None
+    from inpaint.eval.faces import FaceMeasures
+    return FaceMeasures()
+
+
+def _face_setup(s: EvalSettings, faces, images: np.ndarray, idx: np.ndarray, resolution: int, progress: bool):
+    """The truths' anchors, the reference faces' descriptors for KID (None without kid), and what
+    to report of both: how often the face was found, their cost, the truth's own KID."""
+    from tqdm import tqdm
+    from inpaint.eval import face_eval
+    from inpaint.eval.faces import WORK_SIDE
+    from inpaint.train.datasets import image_sources
+    t0 = time.perf_counter()
+    with tqdm(total=len(images), desc="faces of the truths", unit="img", disable=not progress, leave=False) as bar:
+        truths = face_eval.anchors(faces, images, tick=bar.update)
+    info = {"work_side": WORK_SIDE, "found": float(np.mean([a.found for a in truths])),
+            "truth_seconds": round(time.perf_counter() - t0, 2)}
+    reference = None
+    if "kid" in s.face_metrics:
+        t0 = time.perf_counter()
+        names = [name for name, _ in image_sources(Path(s.data))]
+        source = s.kid_reference or s.data
+        ref_names, ref_images = face_eval.reference_faces(source, resolution, s.kid_reference_n, s.seed,
+                                                          {names[i] for i in idx})
+        with tqdm(total=len(ref_images), desc="faces of the reference", unit="img", disable=not progress,
+                  leave=False) as bar:
+            reference = np.stack([a.descriptor for a in face_eval.anchors(faces, ref_images, tick=bar.update)])
+        info["kid_reference"] = {"data": source, "n": len(ref_names), "seconds": round(time.perf_counter() - t0, 2)}
+        info["truth_kid"] = face_eval.kid_entry(np.stack([a.descriptor for a in truths]), reference, s.seed)
+    return truths, reference, info
+
+
+def _face_scores(s: EvalSettings, faces, filled: np.ndarray, truths, reference) -> dict:
+    """The face measures of one method's fills: per-image entries, KID, and their cost."""
+    from inpaint.eval import face_eval
+    t0 = time.perf_counter()
+    per_image, descriptors = face_eval.measure_fills(faces, filled, truths, s.face_metrics)
+    out = entry(per_image)
+    if reference is not None:
+        out["kid"] = face_eval.kid_entry(descriptors, reference, s.seed)
+    out["face_seconds"] = round(time.perf_counter() - t0, 2)
+    return out
 
 
 def merge_results(results: list[dict]) -> dict:
@@ -252,6 +340,8 @@ def merge_results(results: list[dict]) -> dict:
                 out[key].setdefault(kind, {}).update(methods)
         out["wall_seconds"] += r["wall_seconds"]
         out["parts"].append(r["settings"])
+        for k, v in r.get("faces", {}).items():      # the same truths: a part with KID adds its floor
+            out.setdefault("faces", {}).setdefault(k, v)
     out["settings"] = {**first["settings"], "masks": list(out["table"])}
     if not out["curve"]:
         del out["curve"]
@@ -275,11 +365,14 @@ def join_shards(results: list[dict]) -> dict:
     order = np.argsort(images, kind="stable")
 
     def joined(entries: list[dict]) -> dict:
-        per_image = {m: [v for e in entries for v in e["per_image"][m]] for m in METRICS}
-        out = {m: {"mean": float(np.mean(per_image[m])), "std": float(np.std(per_image[m]))} for m in METRICS}
-        out["per_image"] = {m: [per_image[m][i] for i in order] for m in METRICS}
-        if "seconds" in entries[0]:
-            out["seconds"] = round(sum(e["seconds"] for e in entries), 2)
+        # KID is not kept: the shards' estimates do not add up to the whole set's, and their
+        # descriptors are not in the files
+        keys = list(entries[0]["per_image"])
+        per_image = {m: [v for e in entries for v in e["per_image"][m]] for m in keys}
+        out = entry({m: [per_image[m][i] for i in order] for m in keys})
+        for timing in ("seconds", "face_seconds"):
+            if timing in entries[0]:
+                out[timing] = round(sum(e[timing] for e in entries), 2)
         if "iterations" in entries[0]:
             out["iterations"] = [k for e in entries for k in e["iterations"]]
         return out
@@ -294,6 +387,12 @@ def join_shards(results: list[dict]) -> dict:
         out["curve"] = {kind: {m: {k: joined([r["curve"][kind][m][k] for r in results]) for k in ks}
                                for m, ks in methods.items()} for kind, methods in first["curve"].items()}
     out["settings"] = {**first["settings"], "n": len(images), "skip": min(r["settings"]["skip"] for r in results)}
+    out.pop("faces", None)
+    if all("faces" in r for r in results):    # KID's reference and floor do not join (see joined)
+        weights = [len(r["images"]) for r in results]
+        out["faces"] = {"work_side": first["faces"]["work_side"],
+                        "found": float(np.average([r["faces"]["found"] for r in results], weights=weights)),
+                        "truth_seconds": round(sum(r["faces"]["truth_seconds"] for r in results), 2)}
     return out
 
 
@@ -308,67 +407,3 @@ def _resolution(s: EvalSettings) -> int:
     from inpaint.train.checkpoint import load
     from inpaint.weights import shipped_path
     return load(s.weights or shipped_path())["spec"].resolution
-
-
-def comparisons(results: dict) -> list[tuple[str, str]]:
-    """The pairs worth comparing in a run: each GAN method from the encoder against itself from
-    random z, ours against se from the same start, and ours against gl."""
-    names = {n for methods in results["table"].values() for n in methods}
-    inits = results["settings"].get("inits", ["random"])
-    pairs = [(label(m, i), m) for m in GAN_METHODS for i in inits if i != "random"]
-    pairs += [(label("ours", i), label("se", i)) for i in inits]
-    pairs += [(label("ours", i), "gl") for i in inits]
-    return [(a, b) for a, b in pairs if a in names and b in names]
-
-
-def markdown_paired(results: dict, a: str = "ours", b: str = "se") -> str:
-    """One row per mask where both methods ran: a - b in PSNR and SSIM (mean ± 95% CI, win rate)."""
-    lines = [f"| mask | PSNR {a} − {b} (dB) | {a} better (PSNR) | SSIM {a} − {b} | {a} better (SSIM) |",
-             "|---|---|---|---|---|"]
-    for kind, methods in results["table"].items():
-        if a in methods and b in methods:
-            p, q = paired(methods[a], methods[b], "psnr"), paired(methods[a], methods[b], "ssim")
-            lines.append(f"| {kind} | {p['mean']:+.3f} ± {p['ci95']:.3f} | {p['wins']:.0%} | "
-                         f"{q['mean']:+.4f} ± {q['ci95']:.4f} | {q['wins']:.0%} |")
-    return "\n".join(lines)
-
-
-def markdown_table(results: dict) -> str:
-    """One row per (mask, method): mean +- std of PSNR and SSIM, whole image and hole."""
-    lines = ["| mask | method | PSNR (dB) | SSIM | PSNR hole (dB) | SSIM hole | time (s) |",
-             "|---|---|---|---|---|---|---|"]
-    for kind, methods in results["table"].items():
-        for method, r in methods.items():
-            cells = [f"{r[m]['mean']:.2f} ± {r[m]['std']:.2f}" if m.startswith("psnr")
-                     else f"{r[m]['mean']:.3f} ± {r[m]['std']:.3f}" for m in METRICS]
-            lines.append(f"| {kind} | {method} | " + " | ".join(cells) + f" | {r['seconds']:.0f} |")
-    return "\n".join(lines)
-
-
-def markdown_averaged(results: dict, kinds: tuple[str, ...] = ("center", "pattern")) -> str | None:
-    """The paper's table: per method, PSNR and SSIM (whole image) averaged over the center and
-    pattern masks (the mean of the two masks' means); None unless both masks were run."""
-    table = results["table"]
-    if not all(k in table for k in kinds):
-        return None
-    methods = [m for m in table[kinds[0]] if all(m in table[k] for k in kinds)]
-    lines = [f"| method | PSNR (dB), mean of {' and '.join(kinds)} | SSIM, mean of {' and '.join(kinds)} |",
-             "|---|---|---|"]
-    for m in methods:
-        psnr_avg = np.mean([table[k][m]["psnr"]["mean"] for k in kinds])
-        ssim_avg = np.mean([table[k][m]["ssim"]["mean"] for k in kinds])
-        lines.append(f"| {m} | {psnr_avg:.2f} | {ssim_avg:.3f} |")
-    return "\n".join(lines)
-
-
-def markdown_curve(results: dict) -> str:
-    """One row per (mask, method) of the curve: PSNR / SSIM of the whole image at each iteration
-    count measured; blank where that method stopped earlier."""
-    rows = [(kind, method, {int(k): v for k, v in ks.items()})          # JSON makes the counts strings
-            for kind, methods in results["curve"].items() for method, ks in methods.items()]
-    counts = sorted({k for *_, ks in rows for k in ks})
-    lines = ["| mask | method | " + " | ".join(map(str, counts)) + " |", "|---|---|" + "---|" * len(counts)]
-    for kind, method, ks in rows:
-        cells = [f"{ks[k]['psnr']['mean']:.2f} / {ks[k]['ssim']['mean']:.3f}" if k in ks else "" for k in counts]
-        lines.append(f"| {kind} | {method} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)

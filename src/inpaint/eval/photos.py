@@ -25,6 +25,8 @@ from inpaint.eval.photo_problems import HOLES, SETS, Problem, problems, read_pho
 from inpaint.eval.photos_report import photo_grid, summarise
 
 MODEL_METHODS = ("whole", "found", "true")
+FACE_METRICS = ("identity", "landmarks")
+PHOTO_METRICS = ("psnr", "ssim") + FACE_METRICS
 METHODS = MODEL_METHODS + ("telea", "biharmonic")
 PARTS_FORMAT = 1              # bump when the problems or records change: old parts are refused
 GRID_ROWS = 6
@@ -49,11 +51,17 @@ class PhotoSettings:
     iterations: int | None = None              # None: the default of the model's start
     restarts: int | None = None                # None: InpaintSettings' default
     batch: int = 64                            # problems per complete_many call
+    metrics: tuple[str, ...] = ("psnr", "ssim")  # PSNR and SSIM over the hole always; identity, landmarks
 
     def __post_init__(self) -> None:
         choose("holes", self.holes, HOLES)
         choose("sets", self.sets, SETS)
         choose("methods", self.methods, METHODS)
+        choose("metrics", self.metrics, PHOTO_METRICS)
+
+    @property
+    def face_metrics(self) -> tuple[str, ...]:
+        return tuple(m for m in self.metrics if m in FACE_METRICS)
         if self.seed < 0:
             raise InpaintError(f"--seed {self.seed}: the photo evaluation needs a seed of 0 or more")
 
@@ -65,12 +73,14 @@ class PhotoSettings:
 class Models:
     """The inpainter and the framer, built on first use (a resumed run may need neither)."""
 
-    def __init__(self, s: PhotoSettings, inpainter=None, framer=None):
+    def __init__(self, s: PhotoSettings, inpainter=None, framer=None, faces=None):
         self.s = s
         if inpainter is not None:
             self.inpainter = inpainter
         if framer is not None:
             self.framer = framer
+        if faces is not None:
+            self.faces = faces
 
     @cached_property
     def inpainter(self):
@@ -81,6 +91,11 @@ class Models:
     def framer(self):
         from inpaint.runtime.framing import Framer
         return Framer(framing_model())
+
+    @cached_property
+    def faces(self):
+        from inpaint.eval.faces import FaceMeasures
+        return FaceMeasures()
 
 
 def framing_model() -> Path:
@@ -103,6 +118,8 @@ def fingerprint(s: PhotoSettings, names: list[str], framing_only: bool = False) 
         key["framing_model"] = sha(framing_model())
     if not framing_only:
         key.update(methods=list(s.methods), iterations=s.iterations, restarts=s.restarts, batch=s.batch)
+        if s.face_metrics:             # only then: parts computed before the face measures stay valid
+            key["face_metrics"] = list(s.face_metrics)
         if set(s.methods) & set(MODEL_METHODS):
             from inpaint.weights import shipped_bundle
             key["bundle"] = sha(shipped_bundle() / "manifest.json")
@@ -153,6 +170,8 @@ def run_part(problems_: list[Problem], s: PhotoSettings, models: Models, tick: C
         truth = p.rgb / 255.0
         scores = {m: {"psnr_hole": round(psnr(f[i] / 255.0, truth, p.hole), 5),
                       "ssim_hole": round(ssim(f[i] / 255.0, truth, p.hole), 5)} for m, f in fills.items()}
+        if s.face_metrics:
+            add_face_scores(scores, fills, i, p, s.face_metrics, models.faces)
         record = problem_record(p)
         record["scores"] = scores
         if framings:
@@ -166,6 +185,16 @@ def run_part(problems_: list[Problem], s: PhotoSettings, models: Models, tick: C
                                               for m, f in fills.items() if m != "true"}}
         records.append(record)
     return records, fills
+
+
+def add_face_scores(scores: dict, fills: dict, i: int, p: Problem, metrics: tuple[str, ...], faces) -> None:
+    """Each method's identity distance and landmark error for problem i, measured in the face box
+    found once on the truth (the true square's typical box where none is found)."""
+    anchor = faces.anchor(p.rgb, p.box.pixels())
+    for m, f in fills.items():
+        identity, landmarks, _ = faces.measure(f[i], anchor, describe="identity" in metrics)
+        scores[m].update({k: round(v, 5) for k, v in (("identity", identity), ("landmarks", landmarks))
+                          if k in metrics})
 
 
 def outside_hole(framing, hole: np.ndarray) -> np.ndarray | None:
@@ -211,6 +240,8 @@ def evaluate_photos(s: PhotoSettings, parts: Path | None = None, progress: bool 
     key = fingerprint(s, names)
     digest = key_hash(key)
     models = Models(s, inpainter, framer)
+    if s.face_metrics:
+        models.faces                  # refuses before any long work where the faces extra is missing
     if parts is not None:
         Path(parts).mkdir(parents=True, exist_ok=True)
         remove_stale_temps(parts)

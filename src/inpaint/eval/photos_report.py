@@ -8,7 +8,8 @@ import numpy as np
 
 from inpaint.eval.photo_problems import FACE_HOLES, OFF_FACE_HOLES
 
-METRICS = ("psnr_hole", "ssim_hole")
+METRICS = ("psnr_hole", "ssim_hole", "identity", "landmarks")   # those the records hold
+FACE_NAMES = {"identity": "identity distance", "landmarks": "landmark error"}
 GOOD_IOU = 0.8
 # what the framer must reach on face holes, over all sets (the acceptance check)
 ACCEPT_FOUND, ACCEPT_GOOD_IOU = 0.97, 0.90
@@ -30,7 +31,7 @@ def groups(holes: tuple[str, ...]) -> list[tuple[str, list[str]]]:
 def quality_entry(records: list[dict], method: str) -> dict:
     """Mean and std of each metric over the records, and the per-image values (in record order,
     the same for every method, so two methods' lists pair up)."""
-    per_image = {m: [r["scores"][method][m] for r in records] for m in METRICS}
+    per_image = {m: [r["scores"][method][m] for r in records] for m in METRICS if m in records[0]["scores"][method]}
     return {**{m: {"mean": float(np.mean(v)), "std": float(np.std(v))} for m, v in per_image.items()},
             "per_image": per_image}
 
@@ -78,6 +79,14 @@ def markdown_quality(results: dict) -> str:
             cells = [f"{entry[m]['psnr_hole']['mean']:.2f} / {entry[m]['ssim_hole']['mean']:.3f}" for m in methods]
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
+        faces = [k for k in ("identity", "landmarks") if k in next(iter(rows.values()))[methods[0]]]
+        if faces:
+            lines = [f"{set_name}: {' / '.join(FACE_NAMES[k] for k in faces)} (lower is better), mean over "
+                     "the photos", "", "| hole | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+            for label, entry in rows.items():
+                cells = [" / ".join(f"{entry[m][k]['mean']:.3f}" for k in faces) for m in methods]
+                lines.append(f"| {label} | " + " | ".join(cells) + " |")
+            blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
 
@@ -102,22 +111,29 @@ def acceptance(results: dict) -> str | None:
 
 
 def markdown_paired(results: dict, pairs=(("found", "whole"), ("found", "true"))) -> str | None:
-    """found − whole and found − true in PSNR over the hole, paired over the same photos."""
+    """found − whole and found − true in PSNR over the hole (and in identity distance where it was
+    measured), paired over the same photos."""
     from inpaint.eval.harness import paired
     pairs = [(a, b) for a, b in pairs
              if any(a in e and b in e for rows in results["table"].values() for e in rows.values())]
     if not pairs:
         return None
-    lines = ["| set | hole | " + " | ".join(f"PSNR {a} − {b} (dB) | {a} better" for a, b in pairs) + " |",
-             "|---|---|" + "---|---|" * len(pairs)]
+    first = next(iter(next(iter(results["table"].values())).values()))[pairs[0][0]]["per_image"]
+    measures = [m for m in ("psnr_hole", "identity") if m in first]
+    names = {"psnr_hole": "PSNR {a} − {b} (dB)", "identity": "identity {a} − {b}"}
+    lines = ["| set | hole | " + " | ".join(f"{names[m].format(a=a, b=b)} | {a} better" for m in measures
+                                         for a, b in pairs) + " |",
+             "|---|---|" + "---|---|" * len(pairs) * len(measures)]
     for set_name, rows in results["table"].items():
         for label, entry in rows.items():
             if len(entry[pairs[0][0]]["per_image"]["psnr_hole"]) < 2:
                 continue
             cells = []
-            for a, b in pairs:
-                d = paired(entry[a], entry[b], "psnr_hole")
-                cells.append(f"{d['mean']:+.2f} ± {d['ci95']:.2f} | {d['wins']:.0%}")
+            for m in measures:
+                for a, b in pairs:
+                    d = paired(entry[a], entry[b], m)
+                    digits = 2 if m == "psnr_hole" else 3
+                    cells.append(f"{d['mean']:+.{digits}f} ± {d['ci95']:.{digits}f} | {d['wins']:.0%}")
             lines.append(f"| {set_name} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines) if len(lines) > 2 else None
 
