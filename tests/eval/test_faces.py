@@ -178,3 +178,20 @@ def test_the_photo_evaluation_measures_faces_too(measures, shared_data, tmp_path
     assert "identity distance / landmark error" in r.stdout
     r = CliRunner().invoke(main, ["--photos", photos, "--metrics", "kid", "--quiet"])
     assert r.exit_code == 2 and "kid is for the crop evaluation" in r.output
+
+
+def test_the_priors_kid_ranks_a_face_model_above_an_untrained_one(measures, shared_data, tiny_weights, tmp_path):
+    import json
+    from inpaint.cli.eval import main
+    from inpaint.eval.prior import prior_kid
+    from inpaint.train.checkpoint import load_models
+    val = str(shared_data / "celeba64" / "val.zip")
+    untrained = prior_kid(load_models(tiny_weights)[1], val, n=60, reference_n=60, measures=measures)
+    out = tmp_path / "prior.json"
+    r = CliRunner().invoke(main, ["--samples", "60", "--kid-reference", val, "--kid-reference-n", "60",
+                                  "--json", str(out), "--quiet"])
+    assert r.exit_code == 0, r.output
+    shipped = json.loads(out.read_text())
+    assert shipped["n"] == 60 and "KID x 10³ of 60 samples" in r.output
+    assert untrained["samples"]["low"] > shipped["samples"]["high"]        # noise is no face
+    assert shipped["samples"]["value"] > shipped["floor"]["value"]

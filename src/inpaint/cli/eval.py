@@ -95,6 +95,10 @@ def _csv(choices):
                    "--data split]; images named as evaluated ones are left out.")
 @click.option("--kid-reference-n", type=click.IntRange(min=2), default=2000,
               help="How many reference faces KID draws (seeded; all where fewer remain).")
+@click.option("--samples", type=click.IntRange(min=2), default=None,
+              help="Score the prior itself instead of completions: KID of this many of the model's samples "
+                   "against --kid-reference-n real faces of --kid-reference (or --data), beside the floor "
+                   "(as many other real faces against the same ones). Needs the faces extra.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write all results as JSON.")
 @click.option("--grids", type=click.Path(path_type=Path),
               help="Directory for comparison_<mask>.png grids (photos: photos_<set>_<hole>.png).")
@@ -106,7 +110,7 @@ def _csv(choices):
 @user_errors
 def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterations, restarts, batch, lr,
          prior_weight, consistency_weight, norm, curve, curve_plot, weights, device, metrics, kid_reference,
-         kid_reference_n, json_path, grids, parts, framing_only, quiet):
+         kid_reference_n, samples, json_path, grids, parts, framing_only, quiet):
     """Evaluate inpainting quality: PSNR and SSIM over the whole image and over the hole.
 
     With --data: crops at the model resolution, ours and se against classical baselines.
@@ -127,9 +131,14 @@ def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterat
       inpaint-eval --data celeba64/val.zip -n 100 --methods ours,gl --metrics psnr,ssim,identity,landmarks,kid
       inpaint-eval --photos img_align_celeba_sample.zip --parts runs/photos --json photos.json
       inpaint-eval --photos img_align_celeba_sample.zip --framing-only
+      inpaint-eval --samples 2000 --kid-reference celeba64/val.zip --weights runs/celeba64/last.pt
     """
     ctx = click.get_current_context()
     progress = not quiet and sys.stderr.isatty()
+    if samples is not None:
+        if photos is not None:
+            raise click.UsageError("--samples scores the model's samples against crops; leave out --photos")
+        return _prior(samples, kid_reference or data, kid_reference_n, weights, seed, device, json_path, progress)
     if photos is not None:
         _refuse(ctx, CROP_ONLY, "is for the crop evaluation (--data); leave it out with --photos")
         if framing_only:
@@ -168,6 +177,25 @@ def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterat
         quality_curve(curve_plot, results)
     click.echo(report(results))
     click.echo(f"\n{n} images, wall time {results['wall_seconds']} s", err=True)
+
+
+def _prior(samples, reference, reference_n, weights, seed, device, json_path, progress):
+    """inpaint-eval --samples: the prior's KID against real faces, with its floor."""
+    if reference is None:
+        raise click.UsageError("--samples needs real faces: give --kid-reference (or --data), e.g. celeba64/val.zip")
+    from inpaint.eval.prior import prior_kid
+    from inpaint.eval.tables import KID_SCALE
+    from inpaint.train.checkpoint import load_models
+    from inpaint.weights import shipped_path
+    g = load_models(weights or shipped_path())[1].to(device)
+    result = prior_kid(g, str(reference), samples, reference_n, seed, progress=progress)
+    result["weights"] = str(weights or shipped_path())
+    if json_path:
+        from inpaint.atomic import write_atomic
+        write_atomic(json_path, lambda tmp: tmp.write_text(json.dumps(result, indent=2)))
+    for name, k in (("samples", result["samples"]), ("other real faces (the floor)", result["floor"])):
+        click.echo(f"KID x 10³ of {result['n']} {name} against {result['reference_n']} real faces: "
+                   f"{KID_SCALE * k['value']:.2f} [{KID_SCALE * k['low']:.2f}, {KID_SCALE * k['high']:.2f}] (95%)")
 
 
 def _param(ctx: click.Context, name: str) -> click.Parameter:

@@ -27,6 +27,22 @@ from inpaint.errors import InpaintError
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Adam step size [default: 2e-4 for G and D; 5e-4 for --encoder].")
 @click.option("--beta1", type=click.FloatRange(0, 1, max_open=True), default=0.5, help="Adam beta1.")
+@click.option("--lr-d", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="D's own Adam step size (two time scales) [default: --lr].")
+@click.option("--ema-decay", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Keep an exponential moving average of G with this decay (e.g. 0.999); the average is "
+                   "what the run's checkpoint ships, samples and the monitor see [default: none].")
+@click.option("--augment", default="none",
+              help="DiffAugment for everything D sees, real and generated: comma-separated color, "
+                   "translation, cutout, or none.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32",
+              help="bf16: autocast the networks to bfloat16 (weights and Adam's state stay fp32); fast on "
+                   "CPUs with AVX-512 BF16 or AMX and on GPUs.")
+@click.option("--monitor-kid", type=click.Path(), default=None,
+              help="Real faces (e.g. celeba64/val.zip): every --monitor-every steps, log KID of the generator's "
+                   "samples against them in dlib's face-descriptor space to monitor.jsonl (needs the faces extra).")
+@click.option("--monitor-every", type=click.IntRange(min=1), default=2000, help="Steps between KID measurements.")
+@click.option("--monitor-samples", type=click.IntRange(min=2), default=500, help="Samples per KID measurement.")
 @click.option("--ngf", type=click.IntRange(min=4), default=64, help="Generator width.")
 @click.option("--ndf", type=click.IntRange(min=4), default=64, help="Discriminator width.")
 @click.option("--seed", type=int, default=0)
@@ -62,7 +78,8 @@ from inpaint.errors import InpaintError
               help="Smoke test: a tiny synthetic dataset, 2 epochs, done in seconds on a CPU.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf, seed, device,
+def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, lr_d, ema_decay, augment, precision,
+         monitor_kid, monitor_every, monitor_samples, ngf, ndf, seed, device,
          checkpoint_every, max_steps, encoder, weights, latent_weight, objective, gl, width, tc_steps, td_steps, alpha, resume, dry_run, quiet):
     """Train the DCGAN generator G with a global discriminator D and a patch discriminator PD,
     fused into one joint score.
@@ -71,6 +88,8 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
     Examples:
       inpaint-train --dry-run --out runs/smoke
       inpaint-train --dataset celeba --data celeba64/train.zip --out runs/celeba64
+      inpaint-train --data celeba64/train.zip --out runs/prior --ema-decay 0.999 --augment color,translation,cutout \
+          --precision bf16 --monitor-kid celeba64/val.zip
       inpaint-train --out runs/celeba64 --resume
       inpaint-train --encoder --data celeba64/train.zip --out runs/encoder   # E for the shipped model
       inpaint-train --encoder --objective ours --lr 1e-4 --data celeba64/train.zip --out runs/encoder-ours
@@ -87,6 +106,14 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
         raise click.UsageError(f"{next(k for k, v in gl_only.items() if v is not None)} belongs to --gl")
     if gl and encoder:
         raise click.UsageError("--gl and --encoder train different things; give one of them")
+    gan_only = {"--lr-d": lr_d, "--ema-decay": ema_decay, "--augment": augment != "none",
+                "--precision": precision != "fp32", "--monitor-kid": monitor_kid}
+    given = next((k for k, v in gan_only.items() if v), None)
+    if given and (gl or encoder):
+        raise click.UsageError(f"{given} belongs to the GAN's training, not to {'--gl' if gl else '--encoder'}")
+    if given and given != "--monitor-kid" and resume:
+        raise click.UsageError(f"{given} cannot change on --resume: the run keeps its own recipe (see its log's "
+                               "first line); start a new run to change it")
     if gl:
         return _train_gl(dataset, data, out, epochs, batch_size, lr, beta1, seed, device, checkpoint_every,
                          max_steps, width, tc_steps, td_steps, alpha, resume, dry_run, quiet)
@@ -101,12 +128,22 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, ngf, ndf
         spec = ModelSpec(resolution=res, ngf=ngf, ndf=ndf)
     except ValueError as e:
         raise InpaintError(str(e)) from None
+    from inpaint.train.augment import parse_policy
+    try:
+        policy = parse_policy(augment)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="'--augment'") from None
     settings = TrainSettings(dataset=dataset, data=data, out=out, epochs=epochs or (2 if dry_run else 25),
                              batch_size=batch_size or (16 if dry_run else 64), lr=lr or 2e-4, beta1=beta1,
+                             lr_d=lr_d, ema_decay=ema_decay, augment=policy, precision=precision,
                              seed=seed, device=device or "cpu", checkpoint_every=checkpoint_every or 200,
                              max_steps=max_steps, dry_run=dry_run)
+    monitor = None
+    if monitor_kid:
+        from inpaint.eval.prior import PriorMonitor
+        monitor = PriorMonitor(monitor_kid, every=monitor_every, n=monitor_samples, seed=seed)
     summary = train(settings, spec, resume=resume, progress=not quiet and sys.stderr.isatty(),
-                    log=lambda m: click.echo(m, err=True), overrides=overrides)
+                    log=lambda m: click.echo(m, err=True), overrides=overrides, monitor=monitor)
     if summary["rank"] == 0:               # under torchrun, one summary for the job
         click.echo(json.dumps(summary))
 

@@ -76,25 +76,28 @@ def _from_bundle(path: Path) -> dict:
 
 def to_weights(checkpoint: dict, dtype: torch.dtype = torch.float16, meta: dict | None = None) -> dict:
     """The shippable part of a checkpoint: G and D state_dicts (floats cast to dtype), the spec, and
-    the latent encoder E where the checkpoint has one."""
+    the latent encoder E where the checkpoint has one. G is the moving average of the generator
+    where the run kept one (G_ema): that is the generator a run trains for."""
     def cast(sd: dict) -> dict:
         return {k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}
     spec = checkpoint["spec"]
     return {"format": CHECKPOINT_FORMAT, "kind": WEIGHTS_KIND,
             "spec": spec.to_dict() if isinstance(spec, ModelSpec) else spec,
-            "G": cast(checkpoint["G"]), "D": cast(checkpoint["D"]),
+            "G": cast(checkpoint.get("G_ema", checkpoint["G"])), "D": cast(checkpoint["D"]),
             "step": checkpoint["step"], "meta": dict(meta or {}),
             **({"E": cast(checkpoint["E"]), "encoder": dict(checkpoint["encoder"])} if "E" in checkpoint else {})}
 
 
 def load_models(path: str | Path):
-    """Rebuild (spec, G, D) in eval mode, fp32, from a checkpoint or a weights file."""
+    """Rebuild (spec, G, D) in eval mode, fp32, from a checkpoint or a weights file; G is the
+    moving average of the generator where a training checkpoint keeps one."""
     from inpaint.train.models import Generator, JointDiscriminator
     payload = load(path)
     spec = payload["spec"]
     g, d = Generator(spec), JointDiscriminator(spec)
     try:
-        g.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["G"].items()})
+        g.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in payload.get("G_ema", payload["G"]).items()})
         d.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["D"].items()})
     except (RuntimeError, KeyError) as e:
         raise CheckpointError(f"{path}: weights do not fit the model spec ({str(e).splitlines()[0]})") from None

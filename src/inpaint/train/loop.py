@@ -18,7 +18,9 @@ from inpaint.errors import CheckpointError, InpaintError, OutputError
 from inpaint.spec import CHECKPOINT_FORMAT, ModelSpec
 from inpaint.train import checkpoint
 from inpaint.train.datasets import load_dataset
-from inpaint.train.models import build_models, crop_patches
+from inpaint.train.ema import EMA, standing_statistics
+from inpaint.train.gan_step import StepOptions, gan_step
+from inpaint.train.models import build_models
 from inpaint.train.samples import sample_z, save_samples
 
 LAST = "last.pt"
@@ -33,6 +35,10 @@ class TrainSettings:
     batch_size: int = 64
     lr: float = 2e-4             # DCGAN recipe: Adam(2e-4, beta1 0.5) for G and D
     beta1: float = 0.5
+    lr_d: float | None = None    # D's own learning rate (two time scales); None: lr
+    ema_decay: float | None = None   # keep an exponential moving average of G (what ships); None: none
+    augment: tuple[str, ...] = ()    # DiffAugment policies for everything D sees (train/augment.py)
+    precision: str = "fp32"      # or bf16: autocast (weights and Adam's state stay fp32)
     seed: int = 0
     device: str = "cpu"
     checkpoint_every: int = 200  # steps; a checkpoint is also written at every epoch end
@@ -169,22 +175,8 @@ def image_batch(data: torch.Tensor, idx: torch.Tensor, device: str) -> torch.Ten
     return torch.where(flip[:, None, None, None], x.flip(3), x)
 
 
-def _random_crops(x: torch.Tensor, size: int, batch: int, rows: slice) -> torch.Tensor:
-    """Random size x size crops of x, this rank's `rows` of a global batch of `batch` (the draws
-    are made for the global batch, so every rank's random state stays the same)."""
-    hi = x.shape[-1] - size + 1
-    top = torch.randint(0, hi, (batch,), device=x.device)[rows]
-    left = torch.randint(0, hi, (batch,), device=x.device)[rows]
-    return crop_patches(x, top, left, size)
-
-
-def _bce(scores, target: float) -> torch.Tensor:
-    """Summed BCE of the fused, global and patch logits against one target."""
-    return sum(F.binary_cross_entropy_with_logits(s, torch.full_like(s, target)) for s in scores[:3])
-
-
 def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progress: bool = True,
-          log=print, overrides: dict | None = None) -> dict:
+          log=print, overrides: dict | None = None, monitor=None) -> dict:
     """Train (or resume) a run; returns a summary. Checkpoints go to settings.out/last.pt.
 
     On resume the run's own settings and spec come from its checkpoint; `overrides` may change
@@ -194,13 +186,17 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
     takes its share of every global batch of batch_size rows (the same batches, z and crops as
     one process would draw), the gradients are averaged, and rank 0 alone writes the checkpoints,
     the samples and the log.
+
+    monitor: (step, G) -> dict, called on rank 0 every `monitor.every` steps and at the end with
+    the generator that ships (the EMA where the run keeps one, standing statistics measured); its
+    numbers go to monitor.jsonl (a curve of the prior's quality, e.g. KID of samples).
     """
     from inpaint.train import distributed
     return distributed.on_ranks(settings.device, lambda ranks, dev: _train(settings, spec, resume, progress, log,
-                                                                           overrides, ranks, dev))
+                                                                           overrides, ranks, dev, monitor))
 
 
-def _train(settings, spec, resume, progress, log, overrides, ranks, dev) -> dict:
+def _train(settings, spec, resume, progress, log, overrides, ranks, dev, monitor) -> dict:
     from inpaint.train import distributed
     if not ranks.main:
         progress, log = False, lambda *a, **k: None
@@ -217,11 +213,15 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev) -> dict
     g.to(dev), d.to(dev)
     g_train, d_train = ddp_wrapped(ranks, dev, g, d)
     opt_g = torch.optim.Adam(g.parameters(), settings.lr, betas=(settings.beta1, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), settings.lr, betas=(settings.beta1, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), settings.lr_d or settings.lr, betas=(settings.beta1, 0.999))
+    ema = EMA(g, settings.ema_decay) if settings.ema_decay else None
+    options = StepOptions(settings.precision, tuple(settings.augment))
     fixed_z = sample_z(64, spec.z_dim, settings.seed)
     start, wall_before = 0, 0.0
     if state is not None:
         g.load_state_dict(state["G"]), d.load_state_dict(state["D"])
+        if ema is not None:
+            ema.load_state_dict(state["G_ema"])
         opt_g.load_state_dict(state["opt_G"]), opt_d.load_state_dict(state["opt_D"])
         torch.set_rng_state(state["rng"]["torch"])
         if dev.startswith("cuda") and "cuda" in state["rng"]:
@@ -231,15 +231,30 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev) -> dict
     log(f"{len(data)} images at {spec.resolution}x{spec.resolution}, {steps_per_epoch} steps per "
         f"epoch, training steps {start}..{total} on {dev}"
         + (f" x {ranks.world} processes ({settings.batch_size // ranks.world} rows each)" if ranks.active else "")
-        + f"; global batch {settings.batch_size}, learning rate {settings.lr:g}")
+        + f"; global batch {settings.batch_size}, learning rate {settings.lr:g}"
+        + (f" (D {settings.lr_d:g})" if settings.lr_d else "") + f", {settings.precision}"
+        + (f", EMA {settings.ema_decay:g}" if ema else "") + (f", DiffAugment {','.join(options.augment)}"
+                                                                if options.augment else ""))
 
     t0 = time.time()
+
+    measured_at = [-1]                 # the step the EMA's standing statistics were measured at
+
+    def shipped_g():
+        """The generator that ships, ready to sample: the EMA with its standing statistics, or G."""
+        if ema is None:
+            return g
+        if measured_at[0] != step:
+            standing_statistics(ema.model, spec.z_dim, settings.seed)
+            measured_at[0] = step
+        return ema.model
 
     def save_checkpoint(step: int) -> None:
         distributed.average_buffers(ranks, g, d)
         if not ranks.main:
             distributed.barrier(ranks)
             return
+        extra = {"G_ema": shipped_g().state_dict()} if ema is not None else {}
         rng = {"torch": torch.get_rng_state()}
         if dev.startswith("cuda"):
             rng["cuda"] = torch.cuda.get_rng_state()
@@ -249,13 +264,21 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev) -> dict
             "wall_time": wall_before + time.time() - t0,
             "G": g.state_dict(), "D": d.state_dict(),
             "opt_G": opt_g.state_dict(), "opt_D": opt_d.state_dict(),
-            "rng": rng, "fixed_z": fixed_z, "processes": ranks.world})
+            "rng": rng, "fixed_z": fixed_z, "processes": ranks.world, **extra})
         distributed.barrier(ranks)       # no rank goes on before the checkpoint is whole
 
     def save_epoch_samples(epoch: int) -> Path:
         path = out / "samples" / f"epoch_{epoch:03d}.png"
-        save_samples(g, fixed_z, path)
+        save_samples(shipped_g(), fixed_z, path)
         return path
+
+    def watch(step: int) -> None:
+        if monitor is None or not ranks.main:
+            return
+        row = {"step": step, **monitor(step, shipped_g()), "wall_time": round(wall_before + time.time() - t0, 1)}
+        with open(out / "monitor.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        log(f"step {step}: " + ", ".join(f"{k} {v}" for k, v in row.items() if k != "step"))
 
     bar = tqdm(total=total, initial=start, desc="training", unit="step", disable=not progress,
                dynamic_ncols=True)
@@ -264,34 +287,15 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev) -> dict
     try:
         for step, epoch, real in epoch_batches(data, settings, steps_per_epoch, start, total, dev):
             z = (torch.rand(batch, spec.z_dim, device=dev) * 2 - 1)[rows]
-            crops = _random_crops(real, spec.patch, batch, slice(None))[rows]
-            real = real[rows]
-            fake = g_train(z)
-
-            # D step: real -> 1, fake -> 0, for the fused score and each branch's own head.
-            s_real = d_train(real, crops)
-            fake_d = fake.detach()
-            s_fake = d_train(fake_d, _random_crops(fake_d, spec.patch, batch, rows))
-            loss_d = _bce(s_real, 1.0) + _bce(s_fake, 0.0)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-
-            # G step (non-saturating): make every head call the fakes real.
-            d.requires_grad_(False)
-            s_gen = d(fake, _random_crops(fake, spec.patch, batch, rows))     # D is not trained here
-            loss_g = _bce(s_gen, 1.0)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-            opt_g.step()
-            d.requires_grad_(True)
+            r = gan_step(g_train, d_train, d, opt_g, opt_d, real, z, spec.patch, rows, options)
+            if ema is not None:
+                ema.update(g)
 
             done = step + 1
             bar.update(1)
             if done % 10 == 0 or done == total:      # means over the ranks: the global batch's
-                ld, lg, dr, df = distributed.mean(ranks, [loss_d.item(), loss_g.item(),
-                                                          torch.sigmoid(s_real.joint).mean().item(),
-                                                          torch.sigmoid(s_fake.joint).mean().item()])
+                ld, lg, dr, df = distributed.mean(ranks, [r.loss_d.item(), r.loss_g.item(), r.d_real.item(),
+                                                          r.d_fake.item()])
                 stats = {"step": done, "epoch": epoch + 1, "loss_d": round(ld, 4), "loss_g": round(lg, 4),
                          "d_real": round(dr, 3), "d_fake": round(df, 3),
                          "wall_time": round(wall_before + time.time() - t0, 1)}
@@ -303,6 +307,8 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev) -> dict
                 save_checkpoint(done)
                 if epoch_end and ranks.main:
                     save_epoch_samples(done // steps_per_epoch)
+            if monitor is not None and (done % monitor.every == 0 or done == total):
+                watch(done)
     finally:
         bar.close()
         logfile.close()
