@@ -46,7 +46,7 @@ def main() -> None:
         merged = merge([json.loads(p.read_text()) for p in args.parts])
     except ValueError as e:
         _fail(str(e))
-    write_atomic(args.out, lambda tmp: tmp.write_text(json.dumps(merged, indent=2)))
+    write_atomic(args.out, lambda tmp: tmp.write_text(json.dumps(merged, separators=(",", ":"))))
     if args.curve_plot:
         from inpaint.eval.figures import quality_curve
         quality_curve(args.curve_plot, merged)

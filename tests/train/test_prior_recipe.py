@@ -95,15 +95,15 @@ def test_ema_moves_each_weight_part_of_the_way_and_measures_its_statistics():
 class CountingMonitor:
     every = 2
 
-    def __call__(self, step, g):
-        assert not g.training
+    def __call__(self, step, generators):
+        assert set(generators) == {"g", "ema"} and not any(g.training for g in generators.values())
         return {"kid": float(step)}
 
 
 def test_the_recipe_resumes_exactly_and_ships_the_average(tmp_path):
     spec = ModelSpec(resolution=32, ngf=8, ndf=8, fuse_units=32)
     recipe = dict(dataset="celeba", data=None, batch_size=16, epochs=100, checkpoint_every=3, dry_run=True,
-                  ema_decay=0.9, augment=POLICIES, precision="bf16", lr_d=4e-4)
+                  ema_decay=0.9, augment=POLICIES, precision="bf16", lr_d=4e-4, channels_last=True)
     straight = TrainSettings(out=str(tmp_path / "straight"), max_steps=6, **recipe)
     train(straight, spec, progress=False, log=lambda m: None, monitor=CountingMonitor())
     stopped = TrainSettings(out=str(tmp_path / "resumed"), max_steps=3, **recipe)

@@ -171,7 +171,8 @@ def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterat
     results = evaluate(settings, progress=progress, grid_dir=grids)
     if json_path:
         from inpaint.atomic import write_atomic
-        write_atomic(json_path, lambda tmp: tmp.write_text(json.dumps(results, indent=2)))
+        # compact: every image's scores make an indented file several times larger
+        write_atomic(json_path, lambda tmp: tmp.write_text(json.dumps(results, separators=(",", ":"))))
     if curve_plot:
         from inpaint.eval.figures import quality_curve
         quality_curve(curve_plot, results)
@@ -238,7 +239,7 @@ def _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, 
         results = evaluate_photos(settings, parts=parts, progress=progress, grid_dir=grids)
     if json_path:
         from inpaint.atomic import write_atomic
-        write_atomic(json_path, lambda tmp: tmp.write_text(json.dumps(results, indent=1)))
+        write_atomic(json_path, lambda tmp: tmp.write_text(json.dumps(results, separators=(",", ":"))))
     if results["table"]:
         click.echo(markdown_quality(results))
     if "framing" in results:

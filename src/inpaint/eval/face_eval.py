@@ -21,14 +21,15 @@ MIN_REFERENCE = 50                               # fewer real faces make KID mea
 
 
 def anchors(measures: FaceMeasures, images: np.ndarray, squares: list | None = None,
-            tick: Callable[[int], None] = lambda n: None) -> list[FaceAnchor]:
+            tick: Callable[[int], None] = lambda n: None, cache: bool = True) -> list[FaceAnchor]:
     """The anchor of every truth (uint8 (N, H, W, 3), or a list of images of any size with their
-    model squares), read from the cache where it holds them."""
+    model squares), read from the cache where it holds them (cache=False: for images met once,
+    such as a generator's samples during training)."""
     key = hashlib.sha256(models_version().encode())
     for i, im in enumerate(images):
         key.update(np.ascontiguousarray(im).tobytes())
         key.update(repr(squares[i] if squares else None).encode())
-    path = _cache_file(key.hexdigest()[:24])
+    path = _cache_file(key.hexdigest()[:24]) if cache else None
     if path is not None and path.is_file():
         try:
             with np.load(path) as z:

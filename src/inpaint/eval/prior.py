@@ -27,10 +27,11 @@ def real_faces(path: str, resolution: int, n: int, seed: int, skip: int = 0) -> 
     return images[np.random.default_rng(seed).permutation(len(images))[skip:skip + n]]
 
 
-def descriptors(measures, images, tick=lambda n: None) -> np.ndarray:
-    """(N, 128) descriptors of faces, each framed on its own (cached as every anchor is)."""
+def descriptors(measures, images, tick=lambda n: None, cache: bool = True) -> np.ndarray:
+    """(N, 128) descriptors of faces, each framed on its own (kept in the user cache unless cache
+    is False)."""
     from inpaint.eval.face_eval import anchors
-    return np.stack([a.descriptor for a in anchors(measures, np.asarray(images), tick=tick)])
+    return np.stack([a.descriptor for a in anchors(measures, np.asarray(images), tick=tick, cache=cache)])
 
 
 def samples(g, n: int, seed: int) -> np.ndarray:
@@ -73,11 +74,15 @@ class PriorMonitor:
             self._reference = descriptors(self.measures, real_faces(self.data, resolution, self.reference_n, self.seed))
         return self._reference
 
-    def __call__(self, step: int, g) -> dict:
+    def __call__(self, step: int, generators: dict) -> dict:
+        """{kid_NAME, kid_NAME_low, kid_NAME_high} for each generator NAME, and the sample count."""
         from inpaint.eval.face_eval import kid_entry
-        k = kid_entry(descriptors(self.measures, samples(g, self.n, self.seed + 1)),
-                      self.reference(g.spec.resolution), self.seed)
-        return {"kid": k["value"], "kid_low": k["low"], "kid_high": k["high"], "kid_samples": self.n}
+        out = {"kid_samples": self.n}
+        for name, g in generators.items():
+            k = kid_entry(descriptors(self.measures, samples(g, self.n, self.seed + 1), cache=False),
+                          self.reference(g.spec.resolution), self.seed)
+            out.update({f"kid_{name}": k["value"], f"kid_{name}_low": k["low"], f"kid_{name}_high": k["high"]})
+        return out
 
 
 def prior_kid(g, data: str, n: int = 2000, reference_n: int = 2000, seed: int = 0, measures=None,
@@ -93,6 +98,6 @@ def prior_kid(g, data: str, n: int = 2000, reference_n: int = 2000, seed: int = 
     with tqdm(total=reference_n + 2 * n, unit="face", disable=not progress, leave=False) as bar:
         reference = descriptors(measures, real[:reference_n], bar.update)
         floor = descriptors(measures, real[reference_n:], bar.update)
-        drawn = descriptors(measures, samples(g, n, seed + 1), bar.update)
+        drawn = descriptors(measures, samples(g, n, seed + 1), bar.update, cache=False)
     return {"samples": kid_entry(drawn, reference, seed), "floor": kid_entry(floor, reference, seed),
             "n": n, "reference_n": reference_n, "data": data}

@@ -39,6 +39,7 @@ class TrainSettings:
     ema_decay: float | None = None   # keep an exponential moving average of G (what ships); None: none
     augment: tuple[str, ...] = ()    # DiffAugment policies for everything D sees (train/augment.py)
     precision: str = "fp32"      # or bf16: autocast (weights and Adam's state stay fp32)
+    channels_last: bool = False  # the networks and images in channels-last memory order
     seed: int = 0
     device: str = "cpu"
     checkpoint_every: int = 200  # steps; a checkpoint is also written at every epoch end
@@ -187,9 +188,10 @@ def train(settings: TrainSettings, spec: ModelSpec, resume: bool = False, progre
     one process would draw), the gradients are averaged, and rank 0 alone writes the checkpoints,
     the samples and the log.
 
-    monitor: (step, G) -> dict, called on rank 0 every `monitor.every` steps and at the end with
-    the generator that ships (the EMA where the run keeps one, standing statistics measured); its
-    numbers go to monitor.jsonl (a curve of the prior's quality, e.g. KID of samples).
+    monitor: (step, {name: G}) -> dict, called on rank 0 every `monitor.every` steps and at the end
+    with the generators in eval mode: "g" the trained one and, where the run keeps an average,
+    "ema" (its standing statistics measured); its numbers go to monitor.jsonl (a curve of the
+    prior's quality, e.g. KID of samples).
     """
     from inpaint.train import distributed
     return distributed.on_ranks(settings.device, lambda ranks, dev: _train(settings, spec, resume, progress, log,
@@ -211,11 +213,13 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev, monitor
     torch.manual_seed(settings.seed)
     g, d = build_models(spec)
     g.to(dev), d.to(dev)
+    if settings.channels_last:
+        g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
     g_train, d_train = ddp_wrapped(ranks, dev, g, d)
     opt_g = torch.optim.Adam(g.parameters(), settings.lr, betas=(settings.beta1, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), settings.lr_d or settings.lr, betas=(settings.beta1, 0.999))
     ema = EMA(g, settings.ema_decay) if settings.ema_decay else None
-    options = StepOptions(settings.precision, tuple(settings.augment))
+    options = StepOptions(settings.precision, tuple(settings.augment), settings.channels_last)
     fixed_z = sample_z(64, spec.z_dim, settings.seed)
     start, wall_before = 0, 0.0
     if state is not None:
@@ -233,6 +237,7 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev, monitor
         + (f" x {ranks.world} processes ({settings.batch_size // ranks.world} rows each)" if ranks.active else "")
         + f"; global batch {settings.batch_size}, learning rate {settings.lr:g}"
         + (f" (D {settings.lr_d:g})" if settings.lr_d else "") + f", {settings.precision}"
+        + (", channels last" if settings.channels_last else "")
         + (f", EMA {settings.ema_decay:g}" if ema else "") + (f", DiffAugment {','.join(options.augment)}"
                                                                 if options.augment else ""))
 
@@ -275,7 +280,14 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev, monitor
     def watch(step: int) -> None:
         if monitor is None or not ranks.main:
             return
-        row = {"step": step, **monitor(step, shipped_g()), "wall_time": round(wall_before + time.time() - t0, 1)}
+        generators = {"g": g, **({"ema": shipped_g()} if ema is not None else {})}
+        was_training = g.training
+        g.eval()
+        try:
+            numbers = monitor(step, generators)
+        finally:
+            g.train(was_training)
+        row = {"step": step, **numbers, "wall_time": round(wall_before + time.time() - t0, 1)}
         with open(out / "monitor.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         log(f"step {step}: " + ", ".join(f"{k} {v}" for k, v in row.items() if k != "step"))
