@@ -30,9 +30,10 @@ def folder_jobs(images: Path, masks: Path | None, out: Path) -> list[tuple[Path,
     return jobs
 
 
-def load_job(image: Path, mask: Path | None, invert: bool):
-    """(picture, hole) of one job, checked; ImageError says what is wrong with it."""
+def load_job(image: Path, mask: Path | None, invert: bool, on_note=None):
+    """(picture, hole) of one job, checked; ImageError says what is wrong with it; on_note hears
+    how an unusual mask was read."""
     from inpaint.imageio import hole_of, read_image, read_mask
     picture = read_image(image)
-    mask_hole = read_mask(mask, picture.size, invert) if mask is not None else None
+    mask_hole = read_mask(mask, picture.size, invert, on_note) if mask is not None else None
     return picture, hole_of(picture, mask_hole, invert, str(image))

@@ -2,6 +2,9 @@
 
 Pixels stay uint8 from file to file, so known pixels come back byte-identical.
 In a mask file white (non-zero) marks a hole to fill; in an image alpha = 0 also marks a hole.
+A mask whose values are only 0 and 1 (an array saved as it is) takes 1 as the hole.
+Images and masks are read as viewers show them: the EXIF orientation is applied, and what is
+written is upright, without the tag.
 """
 from __future__ import annotations
 
@@ -11,10 +14,10 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from inpaint.atomic import atomic_path
 from inpaint.errors import InpaintError, OutputError
@@ -59,10 +62,12 @@ def read_image(path: str | Path) -> Picture:
     return _read(Path(path), "image")
 
 
-def read_mask(path: str | Path, size: tuple[int, int], invert: bool = False) -> np.ndarray:
-    """Read a mask as bool (H, W), True = hole: gray >= 128; a fully transparent pixel counts as 0."""
+def read_mask(path: str | Path, size: tuple[int, int], invert: bool = False,
+              on_note: Callable[[str], None] | None = None) -> np.ndarray:
+    """Read a mask as bool (H, W), True = hole: gray >= 128, or 1 in a mask of only 0 and 1 (said
+    to on_note); a fully transparent pixel counts as 0."""
     path = Path(path)
-    return _hole(_read(path, "mask"), f"mask {path}", size, invert)
+    return _hole(_read(path, "mask"), f"mask {path}", size, invert, on_note)
 
 
 def decode_image(data: bytes, name: str = "upload") -> Picture:
@@ -70,12 +75,14 @@ def decode_image(data: bytes, name: str = "upload") -> Picture:
     return _decode(io.BytesIO(data), name, "image")
 
 
-def decode_mask(data: bytes, size: tuple[int, int], invert: bool = False, name: str = "upload") -> np.ndarray:
+def decode_mask(data: bytes, size: tuple[int, int], invert: bool = False, name: str = "upload",
+                on_note: Callable[[str], None] | None = None) -> np.ndarray:
     """read_mask for the bytes of a file (an upload)."""
-    return _hole(_decode(io.BytesIO(data), name, "mask"), f"mask {name}", size, invert)
+    return _hole(_decode(io.BytesIO(data), name, "mask"), f"mask {name}", size, invert, on_note)
 
 
-def _hole(picture: Picture, label: str, size: tuple[int, int], invert: bool) -> np.ndarray:
+def _hole(picture: Picture, label: str, size: tuple[int, int], invert: bool,
+          on_note: Callable[[str], None] | None = None) -> np.ndarray:
     if picture.size != tuple(size):
         raise ImageError(f"{label} is {_wxh(picture.size)} but the image is {_wxh(size)} "
                          "(width x height); give a mask of the same size as the image")
@@ -85,7 +92,12 @@ def _hole(picture: Picture, label: str, size: tuple[int, int], invert: bool) -> 
         gray = np.asarray(Image.fromarray(picture.pixels).convert("L"))
     if picture.alpha is not None:
         gray = np.where(picture.alpha == 0, 0, gray)
-    hole = gray >= 128
+    if gray.max() == 1:            # an array of 0 and 1 saved as it is
+        hole = gray == 1
+        if on_note is not None:
+            on_note(f"{label} holds only the values 0 and 1: taking 1 as the hole")
+    else:
+        hole = gray >= 128
     return ~hole if invert else hole
 
 
@@ -188,7 +200,17 @@ def _decode(source, label: str, what: str) -> Picture:
             except (OSError, SyntaxError, ValueError, EOFError) as e:
                 raise ImageError(f"{what} {label} is truncated or corrupt ({e}); "
                                  "re-export or re-download it") from None
-            return _to_picture(im)
+            return _to_picture(_upright(im))
+
+
+def _upright(im: Image.Image) -> Image.Image:
+    """The image as viewers show it: its EXIF orientation (phones store photos sideways with a
+    tag saying so) applied, the tag dropped."""
+    try:
+        turned = ImageOps.exif_transpose(im)
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError):
+        return im          # unreadable EXIF: shown as stored, as most viewers do
+    return im if turned is None else turned
 
 
 @contextlib.contextmanager

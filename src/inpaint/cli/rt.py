@@ -125,7 +125,8 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
                                                 **method_fields))
     from inpaint.batch_files import folder_jobs, load_job
     jobs = folder_jobs(batch_dir, masks_dir, out) if batch_dir else [(image, mask, _single_out(out))]
-    inputs = [load_job(img, msk, invert_mask) for img, msk, _ in jobs]   # all checked before any work
+    note = None if quiet else (lambda text: click.echo(f"note: {text}", err=True))
+    inputs = [load_job(img, msk, invert_mask, note) for img, msk, _ in jobs]   # all checked before any work
     if report is not None and report.is_dir():
         raise OutputError(f"--report {report} is a directory; give a file name such as {report / 'report.json'}")
     debug_paths = _debug_paths(debug_framing, jobs, batch_dir is not None)
