@@ -190,7 +190,7 @@ def _prior(samples, reference, reference_n, weights, seed, device, json_path, pr
     from inpaint.weights import shipped_path
     g = load_models(weights or shipped_path())[1].to(device)
     result = prior_kid(g, str(reference), samples, reference_n, seed, progress=progress)
-    result["weights"] = str(weights or shipped_path())
+    result["weights"] = str(weights) if weights else "the shipped model"
     if json_path:
         from inpaint.atomic import write_atomic
         write_atomic(json_path, lambda tmp: tmp.write_text(json.dumps(result, indent=2)))
