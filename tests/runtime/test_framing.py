@@ -98,14 +98,27 @@ def test_no_face_falls_back_to_the_whole_image():
     photo = np.asarray(Image.fromarray(rng.uniform(0, 255, (6, 8, 3)).astype(np.uint8)).resize((320, 240), Image.BICUBIC))
     found = Framer().find(photo, block((240, 320), 100, 80, 50, 40))
     assert found.box is None and found.how == "whole (fallback)"
-    assert found.reason == "no face found"
+    assert found.reason.startswith("no face found (") and "detected" in found.reason
 
 
 def test_hole_off_the_face_falls_back(faces):
     box = Box(200, 80, 120)
     photo = scene(faces[0], box, (300, 360))
     found = Framer().find(photo, block((300, 360), 10, 10, 60, 60))      # in the background
-    assert found.box is None and "not on a face" in found.reason
+    assert found.box is None and "not on a face" in found.reason and "under the 50% needed" in found.reason
+
+
+def test_each_fallback_reason_names_its_test_with_the_number_and_threshold():
+    from inpaint.runtime.framing import MAX_MOVED, fallback_reason
+    sq = Box(0, 0, 10)
+    assert fallback_reason([], 0) == ("no face found (0 detected)", None)
+    reason, inside = fallback_reason([(0.31, 0.9, sq, 0.01)], 2)
+    assert reason == "no face found (2 detected, the best square's face score 0.31 under 0.5)" and inside is None
+    reason, inside = fallback_reason([(0.8, 0.2, sq, 0.01), (0.7, 0.35, sq, 0.2)], 1)
+    assert "at most 35% of it lies inside a face's square, under the 50% needed" in reason and inside == 0.35
+    reason, inside = fallback_reason([(0.8, 1.0, sq, 0.12)], 1)
+    assert reason.startswith("the square of the face around the hole did not settle")
+    assert f"0.120, over the {MAX_MOVED} allowed (100% of the hole inside it)" in reason
 
 
 def test_given_square_is_checked():

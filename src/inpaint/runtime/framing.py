@@ -245,13 +245,9 @@ class Framer:
                 box, inside = own, hole_inside(own, hole)
             return Framing(box, "found", score=face, hole_inside=inside, seconds=seconds,
                            detections=tuple(detections), guesses=how, snapped=snapped)
-        faces = [c for c in candidates if c[0] >= MIN_FACE]
-        if not faces:
-            return Framing(None, "whole (fallback)", "no face found", seconds=seconds,
-                           detections=tuple(detections))
-        inside = max(c[1] for c in faces)
-        return Framing(None, "whole (fallback)", f"the hole is not on a face (at most {inside:.0%} of it "
-                       "inside a face's square)", hole_inside=inside, seconds=seconds, detections=tuple(detections))
+        reason, inside = fallback_reason(candidates, len(detections))
+        return Framing(None, "whole (fallback)", reason, hole_inside=inside, seconds=seconds,
+                       detections=tuple(detections))
 
     def _candidates(self, rgb: np.ndarray, hole: np.ndarray, guesses: list[Box], rounds: int = ROUNDS
                     ) -> list[tuple[float, float, Box, float]]:
@@ -337,6 +333,25 @@ def around_hole(hole: np.ndarray) -> list[Box]:
     longest = max(hole.shape)
     sides = sorted({float(np.clip(f * extent, 24, longest)) for f in HOLE_SIDES})
     return [Box.around(cx, cy - rise * side, side) for side in sides for rise in (0.0, HOLE_RISE)]
+
+
+def fallback_reason(candidates: list[tuple[float, float, Box, float]], detections: int) -> tuple[str, float | None]:
+    """Why no square qualified, naming the test that failed with its number and threshold, and
+    the share of the hole inside the best face's square (None without a face). candidates:
+    (face probability, share of the hole inside, square, last correction) of every settled guess."""
+    faces = [c for c in candidates if c[0] >= MIN_FACE]
+    if not faces:
+        best = max((c[0] for c in candidates), default=None)
+        score = "" if best is None else f", the best square's face score {best:.2f} under {MIN_FACE}"
+        return f"no face found ({detections} detected{score})", None
+    inside = max(c[1] for c in faces)
+    if inside < MIN_HOLE_INSIDE:
+        return (f"the hole is not on a face: at most {inside:.0%} of it lies inside a face's square, "
+                f"under the {MIN_HOLE_INSIDE:.0%} needed"), inside
+    holding = [c for c in faces if c[1] >= MIN_HOLE_INSIDE]
+    moved = min(c[3] for c in holding)
+    return (f"the square of the face around the hole did not settle: its last correction was {moved:.3f}, "
+            f"over the {MAX_MOVED} allowed ({inside:.0%} of the hole inside it)"), inside
 
 
 def _guess(detection: Box) -> Box:
