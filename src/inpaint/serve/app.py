@@ -10,9 +10,12 @@
     GET  /healthz             liveness and the queue's length
     GET  /                    the page: paint a hole, press Fill, watch the search converge
 
-Every error is a JSON {"error": message} with a 4xx status (413 for an upload over the limit,
-422 for a bad image, mask or option, 503 with Retry-After when the queue is full); a bug is a 500
-and the server goes on serving.
+Every error is a JSON {"error": message} (ErrorBody) with a 4xx status (400 for a body that is not
+a readable form, 404 for an unknown job, 409 for a job still running, 413 for an upload over the
+limit, 422 for a bad image, mask or option, 503 with Retry-After when the queue is full); a failed
+search is a 500 and the server goes on serving. Each route's OpenAPI document lists the statuses it
+can answer, so that clients generated from it expect what the server sends (a schemathesis test
+holds the two together).
 """
 from __future__ import annotations
 
@@ -21,11 +24,13 @@ import base64
 import io
 import json
 from importlib import resources
+from typing import Literal
 
 from fastapi import FastAPI, File, Form, Request as HttpRequest, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -35,6 +40,77 @@ from inpaint.serve.jobs import Job, Jobs
 
 PREVIEW_SIDE = 512          # previews are sent at most this large, as JPEG; the result is full size
 EVENT_HEARTBEAT_S = 15.0
+
+
+class ErrorBody(BaseModel):
+    """The body of every error the server answers, whatever its status."""
+    error: str
+
+
+class JobStarted(BaseModel):
+    """POST /v1/jobs's answer: where to watch the job and where its result will be."""
+    id: str
+    events: str
+    result: str
+
+
+class FilledAsJson(BaseModel):
+    """POST /v1/complete?format=json's answer."""
+    report: dict
+    image: str          # the filled image as a PNG data URL
+
+
+ERROR_MEANINGS = {
+    400: "the body is not a readable multipart form",
+    404: "no such job: it never was, or it finished over ten minutes ago",
+    409: "the job is still running; wait for its done event",
+    413: "the upload is over the server's limit (--max-upload-mb)",
+    422: "a bad image, mask or option: the error says which and what to do",
+    500: "the search failed: a bug; the server goes on serving",
+    503: "the queue is full: retry after Retry-After seconds",
+}
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again", "required": True,
+                               "schema": {"type": "integer", "minimum": 1}}}
+PNG_FILE = {"type": "string", "format": "binary", "contentMediaType": "image/png"}
+FILLED = {"model": FilledAsJson, "description": "the filled image: a PNG, or JSON with ?format=json",
+          "content": {"image/png": {"schema": PNG_FILE}},
+          "headers": {"X-Inpaint-Report": {"description": "the report as JSON (with the PNG only)",
+                                           "schema": {"type": "string"}}}}
+# One server-sent event of a job, as OpenAPI 3.2's itemSchema (FastAPI's own event streams use it too)
+JOB_EVENT = {"type": "object", "required": ["event", "data"], "properties": {
+    "event": {"enum": ["progress", "done", "error"]},
+    "data": {"type": "string", "contentMediaType": "application/json",
+             "description": "progress: {step, of, image: a JPEG data URL}; done: {result, report, width, "
+                            "height}; error: {error, status}"}}}
+# The form's file parts say "file" as OpenAPI 3.0 does (format: binary) beside FastAPI's 3.1 spelling
+# (contentMediaType). Optional fields are typed UploadFile or int with a None default rather than
+# `X | None`: FastAPI documents the latter as nullable, and a client's null is a text part that the
+# server refuses (422 "Expected UploadFile"), where the server means "leave it out".
+FILE_PART = {"format": "binary"}
+
+
+def errors(*statuses: int) -> dict:
+    """The `responses=` entries of a route's error statuses: each an ErrorBody, 503 with Retry-After."""
+    return {status: {"model": ErrorBody, "description": ERROR_MEANINGS[status],
+                     **({"headers": RETRY_AFTER} if status == 503 else {})} for status in statuses}
+
+
+def without_fastapi_validation_errors(openapi):
+    """app.openapi, less the 422 that FastAPI lists, with its own validation body, on every route with
+    a parameter that does not list one itself: this server's 422 is an ErrorBody (see bad_form),
+    listed by each route that can answer it; the events stream, which takes any job id, never does."""
+    fastapis = {"$ref": "#/components/schemas/HTTPValidationError"}
+
+    def document() -> dict:
+        doc = openapi()          # FastAPI's, made once and kept: what is dropped stays dropped
+        for operation in (op for path in doc["paths"].values() for op in path.values()):
+            if operation["responses"].get("422", {}).get("content", {}).get("application/json", {}).get(
+                    "schema") == fastapis:
+                del operation["responses"]["422"]
+        for name in ("HTTPValidationError", "ValidationError"):
+            doc.get("components", {}).get("schemas", {}).pop(name, None)
+        return doc
+    return document
 
 
 def _error(status: int, message: str, headers: dict | None = None):
@@ -133,20 +209,19 @@ def create_app(batcher: Batcher, model_info: dict, max_upload_mb: float = 20):
                 "invert": "the mask's black pixels are the hole"}
 
     @app.post("/v1/complete", summary="Fill the hole of an image", response_class=Response,
-              responses={200: {"content": {"image/png": {}}}})
-    async def complete(image: UploadFile = File(..., description="PNG or JPEG"),
-                       mask: UploadFile | None = File(None, description="white = hole; without it, alpha 0 is the hole"),
-                       iterations: int | None = Form(None, ge=1, le=10000, description=form_doc["iterations"]),
-                       restarts: int | None = Form(None, ge=1, le=64, description=form_doc["restarts"]),
-                       seed: int = Form(0, description=form_doc["seed"]),
+              responses={200: FILLED, **errors(400, 413, 422, 500, 503)})
+    async def complete(image: UploadFile = File(..., description="PNG or JPEG", json_schema_extra=FILE_PART),
+                       mask: UploadFile = File(None, description="white = hole; without it, alpha 0 is the hole",
+                                               json_schema_extra=FILE_PART),
+                       iterations: int = Form(None, ge=1, le=10000, description=form_doc["iterations"]),
+                       restarts: int = Form(None, ge=1, le=64, description=form_doc["restarts"]),
+                       seed: int = Form(0, ge=0, description=form_doc["seed"]),
                        framing: str = Form("auto", description=form_doc["framing"]),
                        invert: bool = Form(False, description=form_doc["invert"]),
-                       format: str = "png"):
+                       format: Literal["png", "json"] = "png"):
         """The filled image as PNG, its report (losses, framing, timings) in the X-Inpaint-Report
         header; `?format=json` answers {"report", "image": a PNG data URL} instead."""
         from inpaint.imageio import encode_image
-        if format not in ("png", "json"):
-            return _error(422, f"format must be png or json, got {format!r}")
         try:
             picture, hole, framing_value = await parse(image, mask, invert, framing)
         except InpaintError as e:
@@ -169,10 +244,12 @@ def create_app(batcher: Batcher, model_info: dict, max_upload_mb: float = 20):
                                  "image": "data:image/png;base64," + base64.b64encode(png).decode()})
         return Response(png, media_type="image/png", headers={"X-Inpaint-Report": json.dumps(completion.report)})
 
-    @app.post("/v1/jobs", status_code=202, summary="Start a completion whose progress the page watches")
-    async def start_job(image: UploadFile = File(...), mask: UploadFile | None = File(None),
-                        iterations: int | None = Form(None, ge=1, le=10000), restarts: int | None = Form(None, ge=1, le=64),
-                        seed: int = Form(0), framing: str = Form("auto"), invert: bool = Form(False)):
+    @app.post("/v1/jobs", status_code=202, summary="Start a completion whose progress the page watches",
+              response_model=JobStarted, responses=errors(400, 413, 422, 503))
+    async def start_job(image: UploadFile = File(..., json_schema_extra=FILE_PART),
+                        mask: UploadFile = File(None, json_schema_extra=FILE_PART),
+                        iterations: int = Form(None, ge=1, le=10000), restarts: int = Form(None, ge=1, le=64),
+                        seed: int = Form(0, ge=0), framing: str = Form("auto"), invert: bool = Form(False)):
         """202 {"id", "events", "result"}: GET events for server-sent progress, result for the PNG."""
         from inpaint.imageio import encode_image
         try:
@@ -208,7 +285,10 @@ def create_app(batcher: Batcher, model_info: dict, max_upload_mb: float = 20):
             raise HTTPException(404, f"no job {job_id}: it never was, or it finished over ten minutes ago")
         return job
 
-    @app.get("/v1/jobs/{job_id}/events", summary="Server-sent events of a job: progress, then done or error")
+    @app.get("/v1/jobs/{job_id}/events", summary="Server-sent events of a job: progress, then done or error",
+             response_class=StreamingResponse,
+             responses={200: {"description": "the job's events", "content": {"text/event-stream": {
+                 "itemSchema": JOB_EVENT}}}, **errors(404)})
     async def job_events(job_id: str, request: HttpRequest):
         job = find(job_id)
 
@@ -238,7 +318,10 @@ def create_app(batcher: Batcher, model_info: dict, max_upload_mb: float = 20):
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.get("/v1/jobs/{job_id}/result.png", summary="The filled image of a finished job",
-             response_class=Response, responses={200: {"content": {"image/png": {}}}})
+             response_class=Response,
+             responses={200: {"description": "the filled image", "content": {"image/png": {"schema": PNG_FILE}}},
+                        # a failed job's result answers the job's own error: 422 or 500
+                        **errors(404, 409, 422, 500)})
     async def job_result(job_id: str):
         job = find(job_id)
         if job.error is not None:
@@ -261,4 +344,5 @@ def create_app(batcher: Batcher, model_info: dict, max_upload_mb: float = 20):
         return HTMLResponse((static / "index.html").read_text())
 
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.openapi = without_fastapi_validation_errors(app.openapi)
     return RefuseDeclaredTooLarge(app, int(limit_mb * 2**20), too_large)
