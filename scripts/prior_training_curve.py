@@ -64,7 +64,7 @@ def main() -> None:
         top.text(0.99, KID_SCALE * ref, text, ha="right", va="bottom", fontsize=8,
                  transform=top.get_yaxis_transform())
     top.set_ylabel("KID x 10³ of samples vs real faces\n(dlib descriptors; 95% interval)")
-    top.set_yscale("symlog", linthresh=10)
+    top.set_ylim(bottom=min(0.0, top.get_ylim()[0]))   # linear, from the floor (0) up
     top.legend(fontsize=8)
     steps = np.array([r["step"] for r in log]) * args.batch / 1e6
     for key, colour in (("loss_d", "#a33"), ("loss_g", "#33a")):
