@@ -138,10 +138,25 @@ def deep_images(tmp_path):
             "int32.tif": "32-bit integer"}
 
 
-def test_high_bit_depth_is_refused(tmp_path, reader):
+def test_32_bit_samples_are_refused(tmp_path, reader):
     for name, depth in deep_images(tmp_path).items():
-        with pytest.raises(ImageError, match=f"has {depth} samples.*convert it to 8-bit"):
+        if depth == "16-bit":
+            continue
+        with pytest.raises(ImageError, match=f"has {depth} samples.*convert it to 16-bit or 8-bit"):
             reader(tmp_path / name)
+
+
+def test_16_bit_images_are_read_at_16_bits_with_8_bit_pixels_for_the_model(tmp_path):
+    deep_images(tmp_path)
+    reader = read_image
+    gray = reader(tmp_path / "gray16.png")
+    assert gray.mode == "L" and gray.deep.dtype == np.uint16 and (gray.deep == 40000).all()
+    assert (gray.pixels == round(40000 / 257)).all()
+    rgb = reader(tmp_path / "rgb16.png")            # samples 0x0001, 0x0203, ... row by row
+    expect = np.frombuffer(bytes(range(12)), ">u2").reshape(1, 2, 3).repeat(2, axis=0)
+    assert rgb.mode == "RGB" and rgb.alpha is None
+    np.testing.assert_array_equal(rgb.deep, expect)
+    np.testing.assert_array_equal(rgb.pixels, ((expect.astype(int) + 128) // 257).astype(np.uint8))
 
 
 def test_too_many_pixels_by_our_limit(tmp_path, reader, monkeypatch):
@@ -153,12 +168,12 @@ def test_too_many_pixels_by_our_limit(tmp_path, reader, monkeypatch):
     reader(tmp_path / "big.png")  # exactly at the limit is fine
 
 
-@pytest.mark.parametrize("side", [7_000, 10_000, 50_000])  # ours only; Pillow warns; Pillow raises
+@pytest.mark.parametrize("side", [9_000, 10_000, 50_000])  # ours only; Pillow warns; Pillow raises
 def test_decompression_bomb_header_is_refused_before_decoding(tmp_path, reader, side):
     (tmp_path / "bomb.png").write_bytes(png_bytes(side, side, 8, 2))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with pytest.raises(ImageError, match=f"{side**2:,} pixels, more than the limit of 40,000,000"):
+        with pytest.raises(ImageError, match=f"{side**2:,} pixels, more than the limit of 80,000,000"):
             reader(tmp_path / "bomb.png")
     assert not caught  # Pillow's DecompressionBombWarning becomes our error instead of leaking
 

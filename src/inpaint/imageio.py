@@ -1,6 +1,8 @@
 """Read and check the images and masks a user gives to an inpainting command; write results atomically.
 
-Pixels stay uint8 from file to file, so known pixels come back byte-identical.
+Pixels stay uint8 from file to file, so known pixels come back byte-identical. A 16-bit image
+(grey, RGB or RGBA; PNG or TIFF) is completed at 8 bits and written back at 16 (as PNG), its
+known samples unchanged.
 In a mask file white (non-zero) marks a hole to fill; in an image alpha = 0 also marks a hole.
 A mask whose values are only 0 and 1 (an array saved as it is) takes 1 as the hole.
 Images and masks are read as viewers show them: the EXIF orientation is applied, and what is
@@ -22,7 +24,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from inpaint.atomic import atomic_path
 from inpaint.errors import InpaintError, OutputError
 
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = 80_000_000
 WRITE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 JPEG_QUALITY = 95
 
@@ -38,6 +40,7 @@ class Picture:
     pixels: np.ndarray  # uint8 (H, W, C); C = 3 for RGB, 1 for grayscale
     alpha: np.ndarray | None  # uint8 (H, W) when the file had alpha
     mode: str  # "RGB" or "L"
+    deep: np.ndarray | None = None  # uint16 (H, W, C [+ 1 alpha]): a 16-bit file's own samples
 
     def __post_init__(self) -> None:
         channels = {"RGB": 3, "L": 1}.get(self.mode)
@@ -50,6 +53,10 @@ class Picture:
         a = self.alpha
         if a is not None and (a.dtype != np.uint8 or a.shape != self.size):
             raise ValueError(f"alpha must be uint8 {self.size}, got {a.dtype} {a.shape}")
+        d = self.deep
+        want = (*self.size, channels + (a is not None))
+        if d is not None and (d.dtype != np.uint16 or d.shape != want):
+            raise ValueError(f"deep must be uint16 {want}, got {d.dtype} {d.shape}")
 
     @property
     def size(self) -> tuple[int, int]:
@@ -92,6 +99,8 @@ def _hole(picture: Picture, label: str, size: tuple[int, int], invert: bool,
         gray = np.asarray(Image.fromarray(picture.pixels).convert("L"))
     if picture.alpha is not None:
         gray = np.where(picture.alpha == 0, 0, gray)
+    if picture.deep is not None and gray.max() == 0 and picture.deep[..., 0].max() == 1:
+        gray = picture.deep[..., 0].astype(np.uint8)    # a 16-bit array of 0 and 1
     if gray.max() == 1:            # an array of 0 and 1 saved as it is
         hole = gray == 1
         if on_note is not None:
@@ -133,7 +142,8 @@ def check_hole(hole: np.ndarray, invert: str = "pass --invert-mask") -> None:
 
 
 def write_image(path: str | Path, picture: Picture) -> None:
-    """Write `picture` atomically, by suffix: PNG with its alpha, or JPEG (quality 95) without."""
+    """Write `picture` atomically, by suffix: PNG with its alpha (at 16 bits where it was read
+    from 16), or JPEG (quality 95, 8 bits) without."""
     path = Path(path)
     with atomic_path(path) as tmp:
         # Checked inside atomic_path so that a directory target gets its OutputError first.
@@ -155,6 +165,9 @@ def encode_image(picture: Picture, fmt: str = "PNG") -> bytes:
 
 
 def _save(picture: Picture, target, fmt: str) -> None:
+    if picture.deep is not None and fmt == "PNG":
+        _save_deep(picture.deep, target)
+        return
     array = picture.pixels
     if picture.alpha is not None and fmt == "PNG":
         array = np.concatenate([array, picture.alpha[..., None]], axis=2)
@@ -192,9 +205,11 @@ def _decode(source, label: str, what: str) -> Picture:
             if w * h > MAX_PIXELS:
                 raise ImageError(_too_large(label, what, w * h, f"{w}x{h} = "))
             depth = _deep_samples(im)
+            if depth == "16-bit":
+                return _deep_picture(im, source, label, what)
             if depth:
-                raise ImageError(f"{what} {label} has {depth} samples; only 8 bits per channel "
-                                 "is supported: convert it to 8-bit")
+                raise ImageError(f"{what} {label} has {depth} samples; only 8 and 16 bits per channel "
+                                 "are supported: convert it to 16-bit or 8-bit")
             try:
                 im.load()
             except (OSError, SyntaxError, ValueError, EOFError) as e:
@@ -207,6 +222,8 @@ def _upright(im: Image.Image) -> Image.Image:
     """The image as viewers show it: its EXIF orientation (phones store photos sideways with a
     tag saying so) applied, the tag dropped."""
     try:
+        if im.getexif().get(0x0112, 1) == 1:
+            return im      # upright already (exif_transpose would copy it)
         turned = ImageOps.exif_transpose(im)
     except (OSError, SyntaxError, ValueError, TypeError, KeyError):
         return im          # unreadable EXIF: shown as stored, as most viewers do
@@ -234,10 +251,55 @@ def _deep_samples(im: Image.Image) -> str | None:
         return "32-bit integer"
     if im.mode == "F":
         return "floating-point"
-    # Pillow opens 16-bit RGB(A) PNGs as 8-bit modes and would drop the low byte while decoding.
-    if im.format == "PNG" and any(";16" in str(tile[3]) for tile in im.tile):
+    # Pillow opens 16-bit RGB(A) PNGs and TIFFs as 8-bit modes and would drop the low byte while decoding.
+    if any(";16" in str(tile[3]) for tile in im.tile):
         return "16-bit"
     return None
+
+
+# EXIF orientation -> the numpy form of the Pillow transpose that ImageOps.exif_transpose applies
+_ORIENT = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+           8: lambda a: np.rot90(a, 1)}
+
+
+def _deep_picture(im: Image.Image, source, label: str, what: str) -> Picture:
+    """A 16-bit file (PNG or TIFF, grey, RGB or RGBA) decoded at 16 bits by OpenCV, as viewers
+    show it (EXIF orientation applied), with its 8-bit pixels for the model."""
+    import cv2
+    data = Path(source).read_bytes() if isinstance(source, (str, Path)) else source.getvalue()
+    array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if array is None or array.dtype != np.uint16:
+        raise ImageError(f"{what} {label}: its 16-bit samples could not be decoded; convert it to 8-bit")
+    if array.ndim == 2:
+        array = array[..., None]
+    elif array.shape[2] in (3, 4):
+        array = cv2.cvtColor(array, cv2.COLOR_BGR2RGB if array.shape[2] == 3 else cv2.COLOR_BGRA2RGBA)
+    try:
+        orientation = im.getexif().get(0x0112, 1)
+    except (OSError, SyntaxError, ValueError, TypeError, KeyError):
+        orientation = 1
+    array = np.ascontiguousarray(_ORIENT.get(orientation, lambda a: a)(array))
+    channels = 1 if array.shape[2] in (1, 2) else 3
+    has_alpha = array.shape[2] in (2, 4)
+    pixels = ((array[..., :channels].astype(np.uint32) + 128) // 257).astype(np.uint8)
+    alpha = ((array[..., -1].astype(np.uint32) + 256) // 257).astype(np.uint8) if has_alpha else None
+    return Picture(pixels, alpha, "L" if channels == 1 else "RGB", array)
+
+
+def _save_deep(deep: np.ndarray, target) -> None:
+    """Write uint16 (H, W, C) samples as a 16-bit PNG (OpenCV: Pillow writes 16 bits for grey only)."""
+    import cv2
+    array = deep[..., 0] if deep.shape[2] == 1 else deep
+    if deep.shape[2] in (3, 4):
+        array = cv2.cvtColor(deep, cv2.COLOR_RGB2BGR if deep.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+    ok, encoded = cv2.imencode(".png", array)
+    if not ok:
+        raise OSError("OpenCV could not encode the 16-bit PNG")
+    if isinstance(target, (str, Path)):
+        Path(target).write_bytes(encoded.tobytes())
+    else:
+        target.write(encoded.tobytes())
 
 
 def _to_picture(im: Image.Image) -> Picture:
@@ -246,11 +308,11 @@ def _to_picture(im: Image.Image) -> Picture:
     has_alpha = (any(band in ("A", "a") for band in im.getbands()) or "transparency" in im.info
                  or (im.mode == "P" and im.palette is not None and im.palette.mode.endswith("A")))
     target = ("LA" if has_alpha else "L") if gray else ("RGBA" if has_alpha else "RGB")
-    array = np.asarray(im if im.mode == target else im.convert(target))
+    array = np.asarray(im if im.mode == target else im.convert(target))   # one copy, read-only
     if gray:
         array = array.reshape(*array.shape[:2], -1)  # (H, W) -> (H, W, 1) without alpha
     if not has_alpha:
-        return Picture(np.array(array, dtype=np.uint8), None, "L" if gray else "RGB")
+        return Picture(array if array.dtype == np.uint8 else array.astype(np.uint8), None, "L" if gray else "RGB")
     pixels, alpha = np.array(array[..., :-1], dtype=np.uint8), np.array(array[..., -1], dtype=np.uint8)
     return Picture(pixels, alpha, "L" if gray else "RGB")
 

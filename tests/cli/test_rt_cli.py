@@ -173,11 +173,25 @@ def test_mask_with_nothing_known(tiny_weights, tmp_path, good):
     _refused(run(tiny_weights, good[0], full, "-o", out), out, "nothing is known")
 
 
-def test_16_bit_image(tiny_weights, tmp_path, good):
-    out = tmp_path / "out.png"
-    deep = tmp_path / "deep.png"
-    Image.fromarray(np.full((64, 64), 40000, np.uint16)).save(deep)
-    _refused(run(tiny_weights, deep, good[1], "-o", out), out, "16-bit")
+@pytest.mark.parametrize("channels", [1, 3, 4])
+def test_16_bit_image_is_written_at_16_bits_with_its_known_samples(tiny_weights, tmp_path, good, channels):
+    """Grey, RGB and RGBA 16-bit PNGs: completed at 8 bits, written back at 16 (OpenCV reads
+    them: BGR order), every known sample as it was, the fill at 8 bits x 257."""
+    import cv2
+    out, deep = tmp_path / "out.png", tmp_path / "deep.png"
+    rng = np.random.default_rng(channels)
+    samples = rng.integers(1, 65535, (64, 64, channels), dtype=np.uint16)
+    cv2.imwrite(str(deep), samples[..., 0] if channels == 1 else samples)
+    r = run(tiny_weights, deep, good[1], "-o", out)
+    assert r.exit_code == 0, r.output
+    written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    assert written.dtype == np.uint16 and written.reshape(64, 64, -1).shape[2] == channels
+    written = written.reshape(64, 64, channels)
+    hole = np.asarray(Image.open(good[1]).convert("L")) >= 128
+    np.testing.assert_array_equal(written[~hole], samples[~hole])
+    assert (written[hole][:, :min(channels, 3)] % 257 == 0).all()
+    if channels == 4:
+        assert (written[hole][:, 3] == 65535).all()
 
 
 def test_decompression_bomb(tiny_weights, tmp_path, good, monkeypatch):

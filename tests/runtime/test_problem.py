@@ -1,7 +1,7 @@
 import numpy as np
 
 from inpaint.masks import center_mask
-from inpaint.runtime.complete import to_model_resolution
+from inpaint.runtime.frame import Frame
 from inpaint.runtime.problem import make_problem, patch_box
 
 
@@ -31,7 +31,7 @@ def test_downsampling_ignores_what_the_hole_holds():
     hole[40:90, 30:100] = True
     rgb[hole] = 255                                  # garbage in the hole
     rgb[hole.nonzero()[0][:1], 0] = 100
-    y, known = to_model_resolution(rgb, hole, 64)
+    y, known = Frame.of(None, hole.shape).model_input(rgb, hole, 64)
     assert y.shape == (3, 64, 64) and known.shape == (64, 64)
     np.testing.assert_allclose(y[:, known > 0], 100 / 127.5 - 1, atol=1e-5)
     assert known[20:45, 15:50].sum() == 0 and known[:20].min() == 1

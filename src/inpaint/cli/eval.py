@@ -18,7 +18,7 @@ CROP_DEFAULT_N = 500
 # options of one mode only: given in the other, they are refused rather than ignored
 CROP_ONLY = ("data", "skip", "masks", "inits", "lr", "prior_weight", "consistency_weight", "norm", "curve",
              "curve_plot", "weights", "device", "kid_reference", "kid_reference_n")
-PHOTO_ONLY = ("holes", "sets", "parts", "framing_only")
+PHOTO_ONLY = ("holes", "sets", "parts", "framing_only", "scales")
 NOT_FRAMING_ONLY = ("methods", "iterations", "restarts", "batch", "parts", "grids")
 
 
@@ -52,8 +52,10 @@ def _csv(choices):
                    "lr (low rank); telea, ns (OpenCV); biharmonic (scikit-image); mean (mean colour). "
                    "Photos [default: all]: whole (the photo squeezed to the model's square), found (the "
                    "square the framer finds), true (the training square: the upper bound), telea, biharmonic.")
-@click.option("--holes", default="face,eyes,mouth,strokes,hair,background",
-              help="Photos: hole kinds; the first four lie on the face, hair and background off it.")
+@click.option("--holes", default="face,eyes,mouth,strokes,hair,background,eyes_brows,upper_face",
+              help="Photos: hole kinds; hair and background lie off the face, the others on it "
+                   "(eyes_brows: two brush strokes across both eyes and brows; upper_face: a block of 40% "
+                   "of the face's square over eyes, brows and nose).")
 @click.option("--sets", default="aligned,reframed",
               help="Photos: aligned (as they are) and/or reframed (scaled, shifted, cropped or edge-padded "
                    "at random).")
@@ -106,11 +108,14 @@ def _csv(choices):
               help="Photos: write each (set, hole) part here when done; a rerun skips the parts present.")
 @click.option("--framing-only", is_flag=True,
               help="Photos: run only the framer; report how often it finds the true square (fast).")
+@click.option("--scales", default=None,
+              help="With --framing-only: run every problem at these times its size too, comma-separated "
+                   "(e.g. 0.25,1,5,25; 25 turns a 178x218 photo into 4450x5450) [default: 1].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterations, restarts, batch, lr,
          prior_weight, consistency_weight, norm, curve, curve_plot, weights, device, metrics, kid_reference,
-         kid_reference_n, samples, json_path, grids, parts, framing_only, quiet):
+         kid_reference_n, samples, json_path, grids, parts, framing_only, scales, quiet):
     """Evaluate inpainting quality: PSNR and SSIM over the whole image and over the hole.
 
     With --data: crops at the model resolution, ours and se against classical baselines.
@@ -147,7 +152,7 @@ def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterat
             raise click.BadParameter("kid is for the crop evaluation (--data): the photos are too few for "
                                      "it; use identity and landmarks with --photos", param_hint="'--metrics'")
         return _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, metrics, json_path,
-                       grids, parts, framing_only, progress)
+                       grids, parts, framing_only, progress, scales)
     if data is None:
         raise click.UsageError("give --data (a split of crops) or --photos (whole aligned photos)")
     _refuse(ctx, PHOTO_ONLY, "is for the photo evaluation; give --photos with it")
@@ -225,14 +230,22 @@ def _items(value: str | None) -> tuple[str, ...]:
 
 
 def _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, metrics, json_path, grids, parts,
-            framing_only, progress):
+            framing_only, progress, scales=None):
     """The photo evaluation: run (or resume) it, write the JSON, print the tables."""
+    if scales is not None and not framing_only:
+        raise click.UsageError("--scales is for --framing-only (the completions run at the photos' own size)")
+    try:
+        factors = tuple(float(v) for v in scales.split(",")) if scales else (1.0,)
+    except ValueError:
+        raise click.BadParameter(f"{scales!r}: give numbers separated by commas, e.g. 0.25,1,5,25",
+                                 param_hint="'--scales'") from None
     from inpaint.eval.photos import METHODS, PhotoSettings, evaluate_photos, frame_photos
     from inpaint.eval.photos_report import (acceptance, markdown_framing, markdown_outside, markdown_paired,
                                             markdown_quality)
     settings = PhotoSettings(photos=str(photos), n=n, holes=_items(holes), sets=_items(sets),
                              methods=_items(methods) if methods is not None else METHODS, seed=seed,
-                             iterations=iterations, restarts=restarts, batch=batch, metrics=metrics)
+                             iterations=iterations, restarts=restarts, batch=batch, metrics=metrics,
+                             scales=factors)
     if framing_only:
         results = frame_photos(settings, progress=progress)
     else:
@@ -244,7 +257,7 @@ def _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, 
         click.echo(markdown_quality(results))
     if "framing" in results:
         click.echo("\nFraming: the framer's square against the true one (IoU 0 where it fell back):\n\n"
-                   + markdown_framing(results) + "\n\n" + acceptance(results))
+                   + markdown_framing(results) + "\n\n" + (acceptance(results) or ""))
     paired = markdown_paired(results) if results["table"] else None
     if paired:
         click.echo("\nPaired over the same photos (mean ± 95% confidence interval):\n\n" + paired)

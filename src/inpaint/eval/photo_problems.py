@@ -27,13 +27,17 @@ ASPECT_TOLERANCE = 0.02                   # relative; more than this is not an a
 
 # Holes in aligned-photo pixels, (x, y, width, height). face: the middle quarter (by area) of
 # the true square; hair: mostly above the square; background: beside the head.
+# upper_face: 40% of the true square, over both eyes and brows and the nose.
 BLOCKS = {"face": (62, 82, 54, 54), "eyes": (55, 100, 68, 24), "mouth": (69, 140, 40, 24),
-          "hair": (50, 10, 78, 40), "background": (0, 60, 30, 80)}
+          "hair": (50, 10, 78, 40), "background": (0, 60, 30, 80), "upper_face": (55, 85, 68, 68)}
 STROKE_AREA = (50, 75, 128, 160)          # x0, y0, x1, y1 the strokes' points lie in
 STROKE_COUNT, STROKE_WIDTH, STROKE_POINTS = (2, 4), (6, 10), (3, 6)   # inclusive ranges
-JITTER = 3                                # a block moves by up to this many pixels each way
-HOLES = ("face", "eyes", "mouth", "strokes", "hair", "background")
-FACE_HOLES, OFF_FACE_HOLES = HOLES[:4], HOLES[4:]
+# eyes_brows: two brush strokes across both eyes and brows, as a person paints them on the page
+BROW_STROKES = ((52, 126), (98, 112), 12)  # (x from, to), (the strokes' y), width
+JITTER = 3                                # a block or stroke moves by up to this many pixels each way
+HOLES = ("face", "eyes", "mouth", "strokes", "hair", "background", "eyes_brows", "upper_face")
+FACE_HOLES = ("face", "eyes", "mouth", "strokes", "eyes_brows", "upper_face")
+OFF_FACE_HOLES = ("hair", "background")
 
 SETS = ("aligned", "reframed")
 SCALE = (0.6, 1.6)                        # a reframed photo's scale
@@ -61,6 +65,7 @@ class Problem:
     rgb: np.ndarray                       # uint8 (H, W, 3), the truth
     hole: np.ndarray                      # bool (H, W), True = to fill
     box: Box                              # the true square (may reach past the edges)
+    scale: float = 1.0                    # the photo's size over the set's (scaled)
 
 
 def read_photos(path: str | Path, n: int | None, seed: int) -> list[Photo]:
@@ -101,6 +106,8 @@ def make_hole(kind: str, shape: tuple[int, int], seed: int, index: int) -> np.nd
     f = w / ALIGNED_SIZE[0]
     if kind == "strokes":
         return _strokes(rng, (h, w), f)
+    if kind == "eyes_brows":
+        return _brow_strokes(rng, (h, w), f)
     x, y, bw, bh = (round(v * f) for v in BLOCKS[kind])
     jitter = round(JITTER * f)
     # the shift is clamped so that a block at the photo's edge (background) keeps its size
@@ -122,6 +129,34 @@ def _strokes(rng: np.random.Generator, shape: tuple[int, int], f: float) -> np.n
         width = max(1, round(rng.integers(STROKE_WIDTH[0], STROKE_WIDTH[1] + 1) * f))
         draw.line(points, fill=255, width=width, joint="curve")
     return np.asarray(canvas) > 0
+
+
+def _brow_strokes(rng: np.random.Generator, shape: tuple[int, int], f: float) -> np.ndarray:
+    canvas = Image.new("L", (shape[1], shape[0]), 0)
+    draw = ImageDraw.Draw(canvas)
+    (x0, x1), ys, width = BROW_STROKES
+    for y in ys:
+        dx, dy = rng.integers(-JITTER, JITTER + 1, 2)
+        draw.line([((x0 + dx) * f, (y + dy) * f), ((x1 + dx) * f, (y + dy) * f)], fill=255,
+                  width=max(1, round(width * f)))
+    return np.asarray(canvas) > 0
+
+
+def scaled(p: Problem, s: float, rgb: np.ndarray | None = None) -> Problem:
+    """The problem at s times its size: the photo bicubic (area average when shrinking; `rgb`
+    where it was scaled already), the hole where at least half of a pixel is (nearest when
+    upscaling), the square with it."""
+    if s == 1:
+        return p
+    h, w = p.hole.shape
+    sw, sh = max(1, round(w * s)), max(1, round(h * s))
+    shrink = s < 1
+    if rgb is None:
+        rgb = np.asarray(Image.fromarray(p.rgb).resize((sw, sh), Image.BOX if shrink else Image.BICUBIC))
+    gap = Image.fromarray(p.hole.astype(np.uint8) * 255).resize((sw, sh), Image.BOX if shrink else Image.NEAREST)
+    fx, fy = sw / w, sh / h
+    box = Box(p.box.x * fx, p.box.y * fy, p.box.size * (fx + fy) / 2)
+    return Problem(p.photo, p.index, p.set, p.hole_kind, rgb, np.asarray(gap) >= 128, box, s)
 
 
 def reframe(rgb: np.ndarray, hole: np.ndarray, box: Box, rng: np.random.Generator

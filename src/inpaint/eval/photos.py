@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from inpaint.errors import InpaintError
-from inpaint.eval.photo_problems import HOLES, SETS, Problem, problems, read_photos
+from inpaint.eval.photo_problems import HOLES, SETS, Problem, problems, read_photos, scaled
 from inpaint.eval.photos_report import photo_grid, summarise
 
 MODEL_METHODS = ("whole", "found", "true")
@@ -52,12 +52,15 @@ class PhotoSettings:
     restarts: int | None = None                # None: InpaintSettings' default
     batch: int = 64                            # problems per complete_many call
     metrics: tuple[str, ...] = ("psnr", "ssim")  # PSNR and SSIM over the hole always; identity, landmarks
+    scales: tuple[float, ...] = (1.0,)         # framing only: each problem also at these times its size
 
     def __post_init__(self) -> None:
         choose("holes", self.holes, HOLES)
         choose("sets", self.sets, SETS)
         choose("methods", self.methods, METHODS)
         choose("metrics", self.metrics, PHOTO_METRICS)
+        if not self.scales or min(self.scales) <= 0:
+            raise InpaintError(f"--scales {','.join(map(str, self.scales))}: give positive factors, e.g. 0.25,1,5,25")
 
     @property
     def face_metrics(self) -> tuple[str, ...]:
@@ -210,7 +213,7 @@ def outside_hole(framing, hole: np.ndarray) -> np.ndarray | None:
 def problem_record(p: Problem) -> dict:
     return {"set": p.set, "hole": p.hole_kind, "photo": p.photo, "index": p.index,
             "size": [p.rgb.shape[1], p.rgb.shape[0]], "true_box": p.box.to_list(),
-            "hole_pixels": int(p.hole.sum())}
+            "hole_pixels": int(p.hole.sum()), "scale": p.scale}
 
 
 def load_part(path: Path, digest: str, key: dict) -> list[dict] | None:
@@ -280,16 +283,23 @@ def frame_photos(s: PhotoSettings, progress: bool = False, framer=None) -> dict:
     photos = read_photos(s.photos, s.n, s.seed)
     models = Models(s, framer=framer)
     key = fingerprint(s, [p.name for p in photos], framing_only=True)
-    bar = tqdm(total=len(s.sets) * len(s.holes) * len(photos), unit="photo", disable=not progress,
-               dynamic_ncols=True)
+    bar = tqdm(total=len(s.scales) * len(s.sets) * len(s.holes) * len(photos), unit="photo",
+               disable=not progress, dynamic_ncols=True)
     records = []
-    for set_name in s.sets:
-        for kind in s.holes:
-            bar.set_description(f"{set_name}/{kind}")
-            for p in problems(photos, set_name, kind, s.seed):
-                framing = models.framer.find(p.rgb, p.hole)
-                records.append({**problem_record(p), "framing": framing_record(framing, p.box)})
-                bar.update(1)
+    for scale in s.scales:
+        for set_name in s.sets:
+            by_kind = {kind: problems(photos, set_name, kind, s.seed) for kind in s.holes}
+            bar.set_description(f"{scale:g}x {set_name}")
+            for i in range(len(photos)):          # photo by photo: its scaled copy serves every hole kind
+                photo = None
+                for kind in s.holes:
+                    p = by_kind[kind][i]
+                    if photo is None or photo[0] is not p.rgb and not np.array_equal(photo[0], p.rgb):
+                        photo = (p.rgb, scaled(p, scale).rgb)
+                    p = scaled(p, scale, rgb=photo[1])
+                    framing = models.framer.find(p.rgb, p.hole)
+                    records.append({**problem_record(p), "framing": framing_record(framing, p.box)})
+                    bar.update(1)
     bar.close()
     return {"settings": dataclasses.asdict(s), "fingerprint": key, "settings_hash": key_hash(key),
             "mode": "framing-only", "photos": [p.name for p in photos], "records": records,

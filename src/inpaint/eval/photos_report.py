@@ -48,20 +48,28 @@ def framing_stats(records: list[dict]) -> dict:
 
 def summarise(records: list[dict], s) -> dict:
     """{"table": {set: {hole or pool: {method: entry}}}, "framing": {set: {...: stats},
-    "all sets": {pool: stats}}}, each part present only where its records have it."""
+    "all sets": {pool: stats}}}, each part present only where its records have it. Where the
+    problems ran at several sizes (s.scales), each set and "all sets" is named with its scale
+    ("aligned 25x")."""
     table: dict = {}
     framing: dict = {}
-    for set_name in s.sets:
-        for label, kinds in groups(s.holes):
-            chosen = [r for kind in kinds for r in records if r["set"] == set_name and r["hole"] == kind]
-            if chosen and "scores" in chosen[0]:
-                table.setdefault(set_name, {})[label] = {m: quality_entry(chosen, m) for m in chosen[0]["scores"]}
-            if chosen and "framing" in chosen[0]:
-                framing.setdefault(set_name, {})[label] = framing_stats(chosen)
-    for label, kinds in (("face holes", FACE_HOLES), ("off-face holes", OFF_FACE_HOLES)):
-        chosen = [r for r in records if r["hole"] in kinds and "framing" in r]
-        if chosen:
-            framing.setdefault("all sets", {})[label] = framing_stats(chosen)
+    scales = tuple(getattr(s, "scales", (1.0,)))
+    named = (lambda label, scale: label) if scales == (1.0,) else (lambda label, scale: f"{label} {scale:g}x")
+    for scale in scales:
+        at = [r for r in records if r.get("scale", 1.0) == scale]
+        for set_name in s.sets:
+            for label, kinds in groups(s.holes):
+                chosen = [r for kind in kinds for r in at if r["set"] == set_name and r["hole"] == kind]
+                if chosen and "scores" in chosen[0]:
+                    table.setdefault(named(set_name, scale), {})[label] = {m: quality_entry(chosen, m)
+                                                                           for m in chosen[0]["scores"]}
+                if chosen and "framing" in chosen[0]:
+                    framing.setdefault(named(set_name, scale), {})[label] = framing_stats(chosen)
+    for scale in scales:
+        for label, kinds in (("face holes", FACE_HOLES), ("off-face holes", OFF_FACE_HOLES)):
+            chosen = [r for r in records if r["hole"] in kinds and "framing" in r and r.get("scale", 1.0) == scale]
+            if chosen:
+                framing.setdefault(named("all sets", scale), {})[label] = framing_stats(chosen)
     out = {"table": table}
     if framing:
         out["framing"] = framing
@@ -103,7 +111,7 @@ def markdown_framing(results: dict) -> str:
 def acceptance(results: dict) -> str | None:
     """One line: the framer on face holes of every set against the acceptance thresholds."""
     f = results.get("framing", {}).get("all sets", {}).get("face holes")
-    if f is None:
+    if f is None:           # several scales: each has its own "all sets <scale>x"
         return None
     ok = f["found"] >= ACCEPT_FOUND and f["iou_good"] >= ACCEPT_GOOD_IOU
     return (f"face holes, all sets ({f['n']} problems): found {f['found']:.1%} (needs ≥ {ACCEPT_FOUND:.0%}), "

@@ -11,11 +11,12 @@ from PIL import Image
 from inpaint.errors import InpaintError
 from inpaint.imageio import Picture
 from inpaint.runtime.engines import Engine
-from inpaint.runtime.framing import WHOLE, Box, Framer, Framing, given
+from inpaint.runtime.fill import hole_box, paste_completion
+from inpaint.runtime.frame import Frame
+from inpaint.runtime.framing import WHOLE, Box, Framer, Framing, given, split_hole
 from inpaint.runtime.ops import CpuOps
 from inpaint.runtime.optimise import Search, initial_z, optimise
 from inpaint.runtime.problem import make_problem
-from inpaint.runtime.square import Square
 from inpaint.spec import InpaintSettings
 
 
@@ -29,34 +30,8 @@ class Completion:
     framing: Framing = WHOLE         # the square the model saw
 
 
-def to_model_resolution(rgb: np.ndarray, hole: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 (H, W, 3) and bool hole (H, W) -> y float32 (3, r, r) in [-1, 1], known float32 (r, r).
-
-    A low-resolution pixel is known when at least half of its footprint is known; its value is the
-    average of the known pixels only, so whatever the hole held in the file never leaks in.
-    """
-    known = (~hole).astype(np.float32)
-    if rgb.shape[:2] == (r, r):
-        return rgb.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1, known
-
-    def down(a: np.ndarray) -> np.ndarray:   # area-average one float channel to (r, r)
-        return np.asarray(Image.fromarray(a).resize((r, r), Image.BOX), np.float32)
-
-    k = down(known)
-    sums = np.stack([down(rgb[..., c].astype(np.float32) * known) for c in range(3)])
-    y = np.where(k > 0, sums / np.maximum(k, 1e-6), 0.0) / 127.5 - 1
-    return y.astype(np.float32), (k >= 0.5).astype(np.float32)
-
-
 def _rgb(picture: Picture) -> np.ndarray:
     return picture.pixels if picture.mode == "RGB" else np.repeat(picture.pixels, 3, axis=2)
-
-
-def _upsample(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """float (r, r, 3) in [0, 255] -> float (H, W, 3), bicubic."""
-    h, w = size
-    return np.stack([np.asarray(Image.fromarray(rgb[..., c].astype(np.float32)).resize((w, h), Image.BICUBIC))
-                     for c in range(3)], axis=-1)
 
 
 class Inpainter:
@@ -128,9 +103,10 @@ class Inpainter:
                       framing: str | Box | Framing | list = "auto", seeds: list[int] | None = None,
                       on_preview: Callable[[int, list[Picture]], None] | None = None,
                       preview_every: int = 5) -> list[Completion]:
-        """Complete several images in one batch (each with `restarts` rows).
+        """Complete several images in one batch (each square of each with `restarts` rows).
 
-        framing: one for all images or a list, one per image (see frame()). For each k in `keep`,
+        framing: one for all images or a list, one per image (see frame()); a hole on several
+        faces is completed in each face's square, all in the same batch. For each k in `keep`,
         Completion.earlier[k] is the completion the first k iterations gave. seeds: one per image,
         each drawing that image's starts as a batch of that image alone would (settings.seed
         draws the whole batch's where None), so that an image's completion does not depend on the
@@ -139,43 +115,50 @@ class Inpainter:
         """
         t0 = time.perf_counter()
         spec, s = self.engine.spec, self.settings
-        framings, rgbs, squares, lows = self._model_inputs(pictures, holes, framing)
-        problem = make_problem(np.stack([y for y, _ in lows]), np.stack([k for _, k in lows]),
+        framings, rgbs, plans = self._model_inputs(pictures, holes, framing)
+        rows = [(i, sq) for i, plan in enumerate(plans) for sq in plan]
+        problem = make_problem(np.stack([sq.y for _, sq in rows]), np.stack([sq.known for _, sq in rows]),
                                spec.patch, s.window)
-        z = self._starts(problem, seeds)
+        z = self._starts(problem, None if seeds is None else [seeds[i] for i, _ in rows])
+        first = np.cumsum([0] + [len(plan) for plan in plans])      # each image's first row
+
+        def per_image(xs):
+            return [xs[first[i]:first[i + 1]] for i in range(len(pictures))]
         on_best = None
         if on_preview is not None:
             def on_best(k, best):
                 if k % preview_every == 0 and k < s.iteration_limit:
-                    xs = best.best_of(s.restarts).x
-                    on_preview(k, [self._blend(p, rgb, h, y, known, x, q)[0] for p, rgb, h, (y, known), x, q
-                                   in zip(pictures, rgbs, holes, lows, xs, squares)])
+                    xs = per_image(best.best_of(s.restarts).x)
+                    on_preview(k, [self._blend(p, rgb, h, plan, x)[0] for p, rgb, h, plan, x
+                                   in zip(pictures, rgbs, holes, plans, xs)])
         search = self.search(self.engine, self.ops, problem.repeat(s.restarts), s, z=z, on_step=on_step,
                              keep=keep, **({"on_best": on_best} if on_best else {}))
         best = search.best_of(s.restarts)
         t1 = time.perf_counter()
-        done = [self._paste(p, rgb, h, y, k, x, best, i, t1 - t0, f)
-                for i, (p, rgb, h, (y, k), x, f) in enumerate(zip(pictures, rgbs, holes, lows, best.x, framings))]
+        done = [self._paste(p, rgb, h, plan, x, best, first[i], t1 - t0, f)
+                for i, (p, rgb, h, plan, x, f) in enumerate(zip(pictures, rgbs, holes, plans, per_image(best.x),
+                                                                 framings))]
         for k, (xs, _) in best.kept.items():
-            for c, p, rgb, h, (y, known), x, q in zip(done, pictures, rgbs, holes, lows, xs, squares):
-                c.earlier[k] = self._blend(p, rgb, h, y, known, x, q)[0]
+            for c, p, rgb, h, plan, x in zip(done, pictures, rgbs, holes, plans, per_image(xs)):
+                c.earlier[k] = self._blend(p, rgb, h, plan, x)[0]
         return done
 
     def _model_inputs(self, pictures, holes, framing):
-        """Per image: its framing, its RGB pixels, its square (None for the whole image) and
-        (y, known) at the model's resolution; an image with nothing known there is refused."""
+        """Per image: its framing, its RGB pixels and its plan, the squares the model completes
+        (one, or one per face the hole lies on) with their (y, known) at the model's resolution;
+        an image with nothing known there is refused."""
         r = self.engine.spec.resolution
         framings = framing if isinstance(framing, list) else [framing] * len(pictures)
         framings = [self.frame(p, h, f) for p, h, f in zip(pictures, holes, framings)]
         rgbs = [_rgb(p) for p in pictures]
-        squares = [Square.of(f.box, rgb.shape[:2]) if f.box else None for f, rgb in zip(framings, rgbs)]
-        lows = [to_model_resolution(*(q.cut(rgb, h) if q else (rgb, h)), r) for q, rgb, h in zip(squares, rgbs, holes)]
-        for f, (_, k) in zip(framings, lows):
-            if not k.any():
-                where = f"framing square {f.box.to_list()}" if f.box else "the image"
-                raise InpaintError(f"{where} has no known pixel at the model's {r}x{r} resolution; "
-                                   "give a larger square or a smaller hole")
-        return framings, rgbs, squares, lows
+        plans = [plan(f, rgb, h, r) for f, rgb, h in zip(framings, rgbs, holes)]
+        for f, squares in zip(framings, plans):
+            for sq in squares:
+                if not sq.known.any():
+                    where = f"framing square {f.box.to_list()}" if f.box else "the image"
+                    raise InpaintError(f"{where} has no known pixel at the model's {r}x{r} resolution; "
+                                       "give a larger square or a smaller hole")
+        return framings, rgbs, plans
 
     def complete_gl(self, pictures: list[Picture], holes: list[np.ndarray],
                     framing: str | Box | Framing | list = "auto") -> list[Completion]:
@@ -188,13 +171,15 @@ class Inpainter:
             raise InpaintError("this model has no GL completion network; export one into the bundle with "
                                "inpaint-export BUNDLE --gl GL_CHECKPOINT, or use --method ours")
         t0 = time.perf_counter()
-        framings, rgbs, squares, lows = self._model_inputs(pictures, holes, framing)
-        xs = self.engine.complete_gl(np.stack([y for y, _ in lows]), np.stack([k for _, k in lows])[:, None])
+        framings, rgbs, plans = self._model_inputs(pictures, holes, framing)
+        squares = [sq for squares in plans for sq in squares]
+        xs = self.engine.complete_gl(np.stack([sq.y for sq in squares]), np.stack([sq.known for sq in squares])[:, None])
         t1 = time.perf_counter()
-        done = []
-        for p, rgb, h, (y, k), x, f, q in zip(pictures, rgbs, holes, lows, xs, framings, squares):
+        done, row = [], 0
+        for p, rgb, h, squares, f in zip(pictures, rgbs, holes, plans, framings):
             t2 = time.perf_counter()
-            filled, raw = self._blend(p, rgb, h, y, k, x, q)
+            filled, raw = self._blend(p, rgb, h, squares, xs[row:row + len(squares)])
+            row += len(squares)
             report = {"method": "gl", "forward_seconds": round(t1 - t0, 4),
                       "blend_seconds": round(time.perf_counter() - t2, 4), "framing": f.report()}
             done.append(Completion(filled, np.clip(np.rint(raw), 0, 255).astype(np.uint8),
@@ -227,36 +212,75 @@ class Inpainter:
         noise[::s.restarts] = 0.0
         return np.clip(z + noise, -1.0, 1.0).astype(np.float32)
 
-    def _paste(self, picture, rgb, hole, y, known, x, best: Search, i: int, search_seconds: float,
-               framing: Framing):
+    def _paste(self, picture, rgb, hole, squares: list["PlannedSquare"], xs, best: Search, row: int,
+               search_seconds: float, framing: Framing):
         t0 = time.perf_counter()
-        square = Square.of(framing.box, rgb.shape[:2]) if framing.box else None
-        filled, raw = self._blend(picture, rgb, hole, y, known, x, square)
-        report = {"loss": float(best.loss[i]), "contextual": float(best.contextual[i]),
-                  "prior": float(best.prior[i]), "consistency": float(best.consistency[i]),
+        filled, raw = self._blend(picture, rgb, hole, squares, xs)
+        report = {"loss": float(best.loss[row]), "contextual": float(best.contextual[row]),
+                  "prior": float(best.prior[row]), "consistency": float(best.consistency[row]),
                   "iterations": best.iterations, "search_seconds": round(search_seconds, 4),
                   "blend_seconds": round(time.perf_counter() - t0, 4), "framing": framing.report()}
-        if square is not None:
-            outside = hole.sum() - hole[square.in_photo].sum()
-            report["framing"]["outside_hole_pixels"] = int(outside)
+        if framing.box is not None:
+            inside = np.zeros(hole.shape, bool)
+            for sq in squares:
+                inside[sq.frame.covered] = True
+            report["framing"]["outside_hole_pixels"] = int(hole.sum() - (hole & inside).sum())
             report["framing"]["outside_fill"] = "telea"
         raw_u8 = np.clip(np.rint(raw), 0, 255).astype(np.uint8)
-        return Completion(filled, raw_u8, best.z[i].copy(), report, framing=framing)
+        return Completion(filled, raw_u8, best.z[row].copy(), report, framing=framing)
 
-    def _blend(self, picture, rgb, hole, y, known, x, square: Square | None = None) -> tuple[Picture, np.ndarray]:
-        """Blend G's image x at the model resolution, then into the hole at full resolution (of
-        the whole photo, or of its framing square): (the filled picture, G's image in [0, 255])."""
-        raw = (x.transpose(1, 2, 0) + 1) * 127.5                        # (r, r, 3) in [0, 255]
-        low = self.ops.blend(raw, (y.transpose(1, 2, 0) + 1) * 127.5, known > 0.5)
-        full = rgb.astype(np.float64)
-        if square is not None:
-            sq = low if square.side == low.shape[0] else _upsample(low, (square.side, square.side))
-            low = square.paste(sq, rgb, hole, self.ops.blend)
-        elif rgb.shape[:2] != low.shape[:2]:
-            low = self.ops.blend(_upsample(low, rgb.shape[:2]), full, ~hole)
-        filled = np.clip(np.rint(low), 0, 255).astype(np.uint8)
-        if picture.mode == "L":   # ITU-R 601 luma, as Pillow converts
-            filled = np.asarray(Image.fromarray(filled).convert("L"))[..., None]
-        pixels = np.where(hole[..., None], filled, picture.pixels)
+    def _blend(self, picture, rgb, hole, squares: list["PlannedSquare"], xs) -> tuple[Picture, np.ndarray]:
+        """Blend G's image of each square at the model resolution, then into the hole at full
+        resolution (of the whole photo, or of its framing squares, one after the other): (the
+        filled picture, G's image of the first square in [0, 255])."""
+        filled, raws = rgb, []
+        for sq, x in zip(squares, xs):
+            raw = (x.transpose(1, 2, 0) + 1) * 127.5                    # (r, r, 3) in [0, 255]
+            low = self.ops.blend(raw, (sq.y.transpose(1, 2, 0) + 1) * 127.5, sq.known > 0.5)
+            filled = paste_completion(low, sq.frame, filled, sq.hole, self.ops.blend)
+            raws.append(raw)
+        if picture.mode == "L":   # ITU-R 601 luma, as Pillow converts; only the hole's box is converted
+            pixels = picture.pixels.copy()
+            rows, cols = hole_box(hole, 0)
+            gray = np.asarray(Image.fromarray(np.ascontiguousarray(filled[rows, cols])).convert("L"))[..., None]
+            pixels[rows, cols] = np.where(hole[rows, cols, None], gray, pixels[rows, cols])
+        else:
+            pixels = filled
         alpha = None if picture.alpha is None else np.where(hole, np.uint8(255), picture.alpha)
-        return Picture(pixels, alpha, picture.mode), raw
+        deep = None
+        if picture.deep is not None:    # a 16-bit file: its known samples kept, the fill at 8 bits x 257
+            deep = picture.deep.copy()
+            c = pixels.shape[2]
+            deep[..., :c][hole] = pixels[hole].astype(np.uint16) * 257
+            if alpha is not None:
+                deep[..., c][hole] = 65535
+        return Picture(pixels, alpha, picture.mode, deep), raws[0]
+
+
+@dataclass(frozen=True)
+class PlannedSquare:
+    """One square of a photo that the model completes."""
+
+    frame: Frame
+    y: np.ndarray            # float32 (3, r, r) in [-1, 1]: the known pixels at the model's resolution
+    known: np.ndarray        # float32 (r, r)
+    hole: np.ndarray         # bool (H, W): what is left to fill when its completion is pasted (its
+                             # own part of the hole and those of the squares after it)
+
+
+def plan(framing: Framing, rgb: np.ndarray, hole: np.ndarray, r: int) -> list[PlannedSquare]:
+    """The squares of one photo: its framing square (or the whole image), and one more per other
+    face the hole lies on (framing.more). Every square sees the whole hole as unknown; the
+    completions are pasted one after the other, each over the part of the hole left, so that a
+    square's completion meets the one pasted before it."""
+    boxes = [framing.box, *framing.more]
+    frames = [Frame.of(b, rgb.shape[:2]) for b in boxes]
+    inputs = [f.model_input(rgb, hole, r) for f in frames]
+    if len(boxes) == 1:
+        return [PlannedSquare(frames[0], *inputs[0], hole)]
+    parts = split_hole(hole, boxes)
+    left, out = hole.copy(), []
+    for f, (y, known), part in zip(frames, inputs, parts):
+        out.append(PlannedSquare(f, y, known, left.copy()))
+        left &= ~part
+    return out

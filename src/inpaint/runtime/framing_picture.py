@@ -16,7 +16,7 @@ DETECTED = (255, 200, 0)                         # the face detector's boxes
 
 def framing_picture(picture: Picture, hole: np.ndarray, framing: Framing, path: Path) -> None:
     """Write a PNG of the picture with the hole tinted, the detector's faces in yellow and the
-    framing square in green, with a caption saying how it was found."""
+    framing squares in green, with a caption saying how it was found."""
     from inpaint.atomic import write_atomic
     rgb = picture.pixels if picture.mode == "RGB" else np.repeat(picture.pixels, 3, axis=2)
     tinted = np.where(hole[..., None], 0.5 * rgb + 0.5 * HOLE_TINT, rgb)
@@ -26,7 +26,8 @@ def framing_picture(picture: Picture, hole: np.ndarray, framing: Framing, path: 
     for box in framing.detections:
         _square(draw, box, DETECTED, width)
     if framing.box is not None:
-        _square(draw, framing.box, SQUARE, width)
+        for box in (framing.box, *framing.more):
+            _square(draw, box, SQUARE, width)
     else:                       # the model sees the whole image
         draw.rectangle([0, 0, im.size[0] - 1, im.size[1] - 1], outline=SQUARE, width=width)
     caption = framing.how if not framing.reason else f"{framing.how}: {framing.reason}"
