@@ -220,11 +220,14 @@ class Inpainter:
                   "prior": float(best.prior[row]), "consistency": float(best.consistency[row]),
                   "iterations": best.iterations, "search_seconds": round(search_seconds, 4),
                   "blend_seconds": round(time.perf_counter() - t0, 4), "framing": framing.report()}
-        if framing.box is not None:
-            inside = np.zeros(hole.shape, bool)
+        if framing.box is not None:            # counted over the hole's box only: photos may be large
+            rows, cols = hole_box(hole, 0)
+            inside = np.zeros((rows.stop - rows.start, cols.stop - cols.start), bool)
             for sq in squares:
-                inside[sq.frame.covered] = True
-            report["framing"]["outside_hole_pixels"] = int(hole.sum() - (hole & inside).sum())
+                r, c = sq.frame.covered
+                inside[max(0, r.start - rows.start):max(0, r.stop - rows.start),
+                       max(0, c.start - cols.start):max(0, c.stop - cols.start)] = True
+            report["framing"]["outside_hole_pixels"] = int((hole[rows, cols] & ~inside).sum())
             report["framing"]["outside_fill"] = "telea"
         raw_u8 = np.clip(np.rint(raw), 0, 255).astype(np.uint8)
         return Completion(filled, raw_u8, best.z[row].copy(), report, framing=framing)

@@ -229,10 +229,9 @@ class Framer:
         Guesses: each detected face's box mapped to a square. The network settles each guess; a
         hole that lies on two or more of the faces found gets each face's square (Framing.more);
         otherwise, of the squares that hold the hole and that the network takes for a framed
-        face, the one it is surest of wins. Where none qualifies (a
-        hole over the eyes often hides the face from the detector), squares around the hole
-        itself, at a few sides, are guessed and settled instead, under a stricter face
-        probability (MIN_FACE_AROUND)."""
+        face, the one it is surest of wins. Where none qualifies (a hole over the eyes often
+        hides the face from the detector), squares around the hole itself, at a few sides, are
+        guessed and settled instead, under a stricter face probability (MIN_FACE_AROUND)."""
         t0 = time.perf_counter()
         h, w = hole.shape
         f = FRAME_SIDE / max(h, w)
@@ -282,22 +281,13 @@ class Framer:
     @staticmethod
     def _several_faces(hole: np.ndarray, candidates) -> Framing | None:
         """The framing of a hole on two or more faces: every settled face square (the squares of
-        guesses that agree averaged into one) that holds at least MIN_SHARE_EACH of the hole,
+        guesses that overlap by AGREE_IOU merged into one) that holds at least MIN_SHARE_EACH of the hole,
         where together they hold MIN_HOLE_INSIDE of it; None otherwise. The square holding the
         most comes first."""
-        faces = sorted((c for c in candidates if c[0] >= MIN_FACE and c[3] <= MAX_MOVED), key=lambda c: -c[0])
-        groups: list[list] = []
-        for c in faces:
-            for g in groups:
-                if c[2].iou(g[0][2]) >= AGREE_IOU:
-                    g.append(c)
-                    break
-            else:
-                groups.append([c])
-        if len(groups) < 2:
+        faces = [c for c in candidates if c[0] >= MIN_FACE and c[3] <= MAX_MOVED]
+        boxes = _merge([c[2] for c in faces], AGREE_IOU)
+        if len(boxes) < 2:
             return None
-        boxes = [average_boxes([c[2] for c in g]) for g in groups]
-        scores = [g[0][0] for g in groups]
         total = int(hole.sum())
         shares = [int(part.sum()) / total for part in split_hole(hole, boxes)]
         kept = [i for i in np.argsort(shares)[::-1] if shares[i] >= MIN_SHARE_EACH]
@@ -307,7 +297,7 @@ class Framer:
         inside = sum(int(part.sum()) for part in split_hole(hole, boxes)) / total
         if inside < MIN_HOLE_INSIDE:
             return None
-        return Framing(boxes[0], "found", score=min(scores[i] for i in kept), hole_inside=inside,
+        return Framing(boxes[0], "found", score=min(c[0] for c in faces), hole_inside=inside,
                        more=tuple(boxes[1:]))
 
     def _candidates(self, rgb: np.ndarray, hole: np.ndarray, guesses: list[Box], rounds: int = ROUNDS
