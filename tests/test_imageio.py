@@ -279,3 +279,37 @@ def test_uploaded_mask_of_another_size_names_it():
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(out, format="PNG")
     with pytest.raises(ImageError, match="mask m.png is 4x4 but the image is 7x9"):
         imageio.decode_mask(out.getvalue(), (9, 7), name="m.png")
+
+
+def test_heic_photos_are_read_upright_as_phones_save_them(tmp_path):
+    pillow_heif = pytest.importorskip("pillow_heif", reason="HEIC needs the heic extra (pillow-heif)")
+    pillow_heif.register_heif_opener()
+    stored = np.zeros((40, 60, 3), np.uint8)
+    stored[:10, :20] = (250, 30, 30)                      # a red block at the stored image's top left
+    stored[30:, 40:] = (30, 30, 250)
+    exif = Image.Exif()
+    exif[0x0112] = 6                                     # shown turned a quarter clockwise
+    Image.fromarray(stored).save(tmp_path / "plain.heic", quality=-1)                 # lossless
+    Image.fromarray(stored).save(tmp_path / "turned.heic", exif=exif.tobytes(), quality=-1)
+    plain = read_image(tmp_path / "plain.heic")
+    assert plain.mode == "RGB" and plain.size == (40, 60)
+    assert np.abs(plain.pixels.astype(int) - stored).mean() < 3      # lossless up to the colour conversion
+    turned = read_image(tmp_path / "turned.heic")
+    assert turned.size == (60, 40)
+    assert np.abs(turned.pixels.astype(int) - np.rot90(stored, -1)).mean() < 3   # as a viewer shows it
+
+
+def test_heic_without_pillow_heif_says_what_to_install(tmp_path, monkeypatch):
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64)
+    (tmp_path / "p.heic").write_bytes(heic)
+    assert imageio._is_heif(tmp_path / "p.heic") and not imageio._is_heif(tmp_path / "missing.heic")
+    monkeypatch.setattr(imageio, "_heif_readable", lambda: False)
+
+    def unreadable(source, *a, **k):
+        raise imageio.UnidentifiedImageError("cannot identify")
+    monkeypatch.setattr(imageio.Image, "open", unreadable)
+    with pytest.raises(ImageError, match=r"is an HEIC/HEIF file: pip install 'inpaint\[heic\]'"):
+        read_image(tmp_path / "p.heic")
+    (tmp_path / "p.bin").write_bytes(b"not an image at all")
+    with pytest.raises(ImageError, match="not an image file Pillow can read"):
+        read_image(tmp_path / "p.bin")

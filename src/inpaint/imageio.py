@@ -6,11 +6,13 @@ known samples unchanged.
 In a mask file white (non-zero) marks a hole to fill; in an image alpha = 0 also marks a hole.
 A mask whose values are only 0 and 1 (an array saved as it is) takes 1 as the hole.
 Images and masks are read as viewers show them: the EXIF orientation is applied, and what is
-written is upright, without the tag.
+written is upright, without the tag. HEIC/HEIF files (what phones save) are read where
+pillow-heif is installed (the `heic` extra).
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import re
 import warnings
@@ -186,8 +188,35 @@ def _read(path: Path, what: str) -> Picture:
     return _decode(path, str(path), what)
 
 
+@functools.cache
+def _heif_readable() -> bool:
+    """Registers pillow-heif's opener with Pillow where it is installed: HEIC and HEIF files."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+def _is_heif(source) -> bool:
+    """Whether a file or file object starts as an HEIF container does (an ftyp box of a HEIF brand)."""
+    try:
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as f:
+                head = f.read(12)
+        else:
+            at = source.tell()
+            head = source.read(12)
+            source.seek(at)
+    except OSError:
+        return False
+    return head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
+
+
 def _decode(source, label: str, what: str) -> Picture:
     """Open, check and fully decode a file or file object, named `label` in every error."""
+    heif = _heif_readable()
     with _strict_pillow():
         try:
             im = Image.open(source)
@@ -195,6 +224,9 @@ def _decode(source, label: str, what: str) -> Picture:
             found = re.search(r"\((\d+) pixels\)", str(e))
             raise ImageError(_too_large(label, what, int(found[1]) if found else None)) from None
         except UnidentifiedImageError:
+            if not heif and _is_heif(source):
+                raise ImageError(f"{what} {label} is an HEIC/HEIF file: pip install 'inpaint[heic]' "
+                                 "(pillow-heif) to read it, or convert it to JPEG") from None
             raise ImageError(f"{what} {label} is not an image file Pillow can read; "
                              "give a PNG or JPEG") from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:

@@ -200,7 +200,8 @@ def test_cli_on_real_photos_writes_json_with_framing_and_tables(shared_data, fra
             assert set(rec["outside"]["psnr"]) == {"whole", "found", "telea", "biharmonic"}
     assert set(data["table"]["reframed"]) == {"face", "mouth", "hair", "background", "face holes", "off-face holes"}
     assert 0.0 <= data["framing"]["all sets"]["face holes"]["found"] <= 1.0
-    assert "| face holes |" in r.stdout and "PSNR found − whole" in r.stdout and "face holes, all sets" in r.stdout
+    assert "| face holes |" in r.stdout and "PSNR found − whole" in r.stdout
+    assert "face holes: IoU ≥ 0.8 for at least" in r.stdout and "weakest: " in r.stdout
     assert (tmp_path / "grids" / "photos_reframed_face.png").is_file()
 
 
@@ -213,7 +214,35 @@ def test_framing_only_runs_the_framer_alone(shared_data, framing_net, tmp_path):
     assert data["mode"] == "framing-only" and data["table"] == {} and len(data["records"]) == 2 * 2 * 3
     assert all("scores" not in rec and 0 <= rec["framing"]["iou"] <= 1 for rec in data["records"])
     assert data["framing"]["all sets"]["face holes"]["n"] == 12
-    assert "face holes, all sets (12 problems)" in r.stdout
+    assert "face holes: IoU ≥ 0.8 for at least" in r.stdout
+
+
+def test_framing_only_keeps_each_scale_and_set_as_a_part_and_resumes(shared_data, framing_net, tmp_path):
+    args = ["--photos", str(shared_data / SAMPLE), "-n", "2", "--holes", "face", "--sets", "aligned",
+            "--framing-only", "--scales", "0.5,2", "--parts", str(tmp_path / "parts"), "--quiet"]
+    r = CliRunner().invoke(main, [*args, "--json", str(tmp_path / "a.json")])
+    assert r.exit_code == 0, r.output
+    first = json.loads((tmp_path / "a.json").read_text())
+    assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == ["framing_0.5x_aligned.json",
+                                                                    "framing_2x_aligned.json"]
+    assert [rec["scale"] for rec in first["records"]] == [0.5, 0.5, 2.0, 2.0]
+    by_size = r.stdout[r.stdout.index("by size:"):]
+    assert "| hole | aligned 0.5x | aligned 2x |" in by_size
+    face = first["framing"]["aligned 2x"]["face"]
+    assert f"{face['iou_good']:.1%} ({face['found']:.0%})" in by_size.splitlines()[4]
+    # a part read back is used as it is: a marked record shows it was not recomputed
+    part = tmp_path / "parts" / "framing_2x_aligned.json"
+    body = json.loads(part.read_text())
+    body["records"][0]["framing"]["iou"] = 0.123
+    part.write_text(json.dumps(body))
+    r = CliRunner().invoke(main, [*args, "--json", str(tmp_path / "b.json")])
+    assert r.exit_code == 0, r.output
+    second = json.loads((tmp_path / "b.json").read_text())
+    assert second["records"][2]["framing"]["iou"] == 0.123
+    assert second["records"][:2] == first["records"][:2]
+    # other hole kinds make other parts: the old ones are refused, not mixed in
+    r = CliRunner().invoke(main, [*args[:5], "face,eyes", *args[6:]])
+    assert r.exit_code == 2 and "computed with other settings (holes differ)" in r.stderr, r.output
 
 
 def test_outside_hole_is_the_hole_past_the_found_square():
@@ -241,3 +270,19 @@ def test_cli_photo_mode_refuses_bad_input_in_one_line(photo_folder):
         assert message in r.stderr, r.stderr
     r = CliRunner().invoke(main, ["--methods", "telea"])
     assert r.exit_code == 2 and "give --data" in r.output
+
+
+def test_acceptance_holds_every_face_hole_kind_set_and_scale_to_the_mark():
+    from inpaint.eval.photos_report import acceptance, summarise
+
+    def records(scale, kind, good, n=10, set_name="aligned"):
+        return [{"set": set_name, "hole": kind, "scale": scale,
+                 "framing": {"how": "found", "iou": 0.9 if i < good else 0.7, "seconds": 0.1}} for i in range(n)]
+    s = PhotoSettings(photos="x", holes=("face", "upper_face", "hair"), sets=("aligned",), scales=(1.0, 5.0))
+    rows = (records(1.0, "face", 10) + records(1.0, "upper_face", 9) + records(5.0, "face", 10)
+            + records(5.0, "upper_face", 10) + records(1.0, "hair", 0) + records(5.0, "hair", 0))
+    line = acceptance(summarise(rows, s))
+    assert line.endswith("pass") and "at least 90.0% of each kind" in line and "aligned 1x upper_face" in line
+    rows[10 + 9 - 1]["framing"]["iou"] = 0.5            # 8 of 10 upper_face holes at 1x: under 90%
+    line = acceptance(summarise(rows, s))
+    assert line.endswith("FAIL") and "80.0%" in line and "weakest: aligned 1x upper_face" in line

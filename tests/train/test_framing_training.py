@@ -16,7 +16,7 @@ def ramps(n: int, r: int = 64) -> torch.Tensor:
 
 
 def test_targets_say_where_each_view_was_cut_from_the_square():
-    views, target, label = training_batch(ramps(512), np.random.default_rng(0))
+    views, target, label = training_batch(ramps(1024), np.random.default_rng(0))
     face = label.numpy() > 0
     v, t = views.numpy()[face], target.numpy()[face]
     side = np.exp(-t[:, 2])                                       # view side / square side
@@ -45,3 +45,47 @@ def test_negatives_are_labelled_and_drawn_pictures_vary():
     assert len({img.tobytes() for img in drawn}) == 30
     _, _, label = training_batch(ramps(2000), rng, torch.from_numpy(drawn))
     assert 0.2 < 1 - label.mean().item() < 0.3                       # the NEGATIVE share
+
+
+def test_landmark_holes_hide_both_eyes_or_most_of_the_face():
+    from inpaint.train.framing import HIDING_BLOCK, random_holes
+    r = 64
+    holes = random_holes(400, r, np.random.default_rng(2), landmark_holes=1.0)
+    # aligned crops have their eyes about 0.4-0.5 of the side down, a quarter of it either side of
+    # the middle: every such hole covers both eyes' places
+    eyes = [(int(0.45 * r), int(0.3 * r)), (int(0.45 * r), int(0.7 * r))]
+    hidden = np.array([all(h[y - 4:y + 5, x - 4:x + 5].any() for y, x in eyes) for h in holes])
+    assert hidden.mean() > 0.9
+    share = holes.reshape(400, -1).mean(1)
+    assert share.max() <= HIDING_BLOCK[1] ** 2 + 0.01 and (share > 0.25).mean() > 0.2   # blocks up to 40%+
+    none = random_holes(400, r, np.random.default_rng(2), landmark_holes=0.0)
+    assert none.reshape(400, -1).mean(1).max() < 0.7 and (none.reshape(400, -1).sum(1) == 0).mean() > 0.2
+
+
+def test_low_resolution_crops_lose_their_fine_detail_only():
+    from inpaint.train.framing import blurred
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.uniform(-1, 1, (64, 3, 64, 64)).astype(np.float32))
+    y = blurred(x, np.random.default_rng(1))
+    changed = (y - x).abs().flatten(1).max(1).values > 1e-6
+    assert 0.15 < changed.float().mean().item() < 0.45            # about LOW_RESOLUTION of them
+    assert torch.equal(y[~changed], x[~changed])
+    # a reduced crop keeps its mean colour and loses most of its pixel-to-pixel noise
+    assert torch.allclose(y[changed].mean((2, 3)), x[changed].mean((2, 3)), atol=0.02)
+    assert (y[changed].std() < 0.5 * x[changed].std()).item()
+
+
+def test_the_shipped_network_is_a_starting_point(tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from pathlib import Path
+    from inpaint.runtime.framing import FRAMING_MODEL
+    from inpaint.train.framing import FramingNet, initial_weights
+    if not Path(FRAMING_MODEL).is_file():
+        pytest.skip(f"no framing network at {FRAMING_MODEL}")
+    net = FramingNet()
+    net.load_state_dict(initial_weights(Path(FRAMING_MODEL)))       # strict: every parameter found
+    view = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (5, 4, VIEW, VIEW)).astype(np.float32))
+    expected = onnxruntime.InferenceSession(str(FRAMING_MODEL), providers=["CPUExecutionProvider"]).run(
+        None, {"view": view.numpy()})[0]
+    with torch.no_grad():
+        assert np.allclose(net(view).numpy(), expected, atol=1e-5)

@@ -19,7 +19,7 @@ CROP_DEFAULT_N = 500
 CROP_ONLY = ("data", "skip", "masks", "inits", "lr", "prior_weight", "consistency_weight", "norm", "curve",
              "curve_plot", "weights", "device", "kid_reference", "kid_reference_n")
 PHOTO_ONLY = ("holes", "sets", "parts", "framing_only", "scales")
-NOT_FRAMING_ONLY = ("methods", "iterations", "restarts", "batch", "parts", "grids")
+NOT_FRAMING_ONLY = ("methods", "iterations", "restarts", "batch", "grids")
 
 
 def _csv(choices):
@@ -105,7 +105,8 @@ def _csv(choices):
 @click.option("--grids", type=click.Path(path_type=Path),
               help="Directory for comparison_<mask>.png grids (photos: photos_<set>_<hole>.png).")
 @click.option("--parts", type=click.Path(path_type=Path),
-              help="Photos: write each (set, hole) part here when done; a rerun skips the parts present.")
+              help="Photos: write each (set, hole) part here when done (with --framing-only each (scale, set)); "
+                   "a rerun skips the parts present.")
 @click.option("--framing-only", is_flag=True,
               help="Photos: run only the framer; report how often it finds the true square (fast).")
 @click.option("--scales", default=None,
@@ -240,14 +241,14 @@ def _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, 
         raise click.BadParameter(f"{scales!r}: give numbers separated by commas, e.g. 0.25,1,5,25",
                                  param_hint="'--scales'") from None
     from inpaint.eval.photos import METHODS, PhotoSettings, evaluate_photos, frame_photos
-    from inpaint.eval.photos_report import (acceptance, markdown_framing, markdown_outside, markdown_paired,
-                                            markdown_quality)
+    from inpaint.eval.photos_report import (GOOD_IOU, acceptance, markdown_framing, markdown_framing_by_size,
+                                            markdown_outside, markdown_paired, markdown_quality)
     settings = PhotoSettings(photos=str(photos), n=n, holes=_items(holes), sets=_items(sets),
                              methods=_items(methods) if methods is not None else METHODS, seed=seed,
                              iterations=iterations, restarts=restarts, batch=batch, metrics=metrics,
                              scales=factors)
     if framing_only:
-        results = frame_photos(settings, progress=progress)
+        results = frame_photos(settings, progress=progress, parts=parts)
     else:
         results = evaluate_photos(settings, parts=parts, progress=progress, grid_dir=grids)
     if json_path:
@@ -257,7 +258,11 @@ def _photos(photos, n, methods, holes, sets, seed, iterations, restarts, batch, 
         click.echo(markdown_quality(results))
     if "framing" in results:
         click.echo("\nFraming: the framer's square against the true one (IoU 0 where it fell back):\n\n"
-                   + markdown_framing(results) + "\n\n" + (acceptance(results) or ""))
+                   + markdown_framing(results))
+        if len(settings.scales) > 1:
+            click.echo(f"\nWithin IoU {GOOD_IOU} of the true square (found at all), by size:\n\n"
+                       + markdown_framing_by_size(results))
+        click.echo("\n" + (acceptance(results) or ""))
     paired = markdown_paired(results) if results["table"] else None
     if paired:
         click.echo("\nPaired over the same photos (mean ± 95% confidence interval):\n\n" + paired)

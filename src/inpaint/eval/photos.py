@@ -61,12 +61,12 @@ class PhotoSettings:
         choose("metrics", self.metrics, PHOTO_METRICS)
         if not self.scales or min(self.scales) <= 0:
             raise InpaintError(f"--scales {','.join(map(str, self.scales))}: give positive factors, e.g. 0.25,1,5,25")
+        if self.seed < 0:
+            raise InpaintError(f"--seed {self.seed}: the photo evaluation needs a seed of 0 or more")
 
     @property
     def face_metrics(self) -> tuple[str, ...]:
         return tuple(m for m in self.metrics if m in FACE_METRICS)
-        if self.seed < 0:
-            raise InpaintError(f"--seed {self.seed}: the photo evaluation needs a seed of 0 or more")
 
     def inpaint_settings(self):
         from inpaint.spec import InpaintSettings
@@ -232,11 +232,33 @@ def load_part(path: Path, digest: str, key: dict) -> list[dict] | None:
     return part["records"]
 
 
+class Parts:
+    """A folder of the finished parts of one run (None: nothing kept), each read back only where it
+    was written with the same settings."""
+
+    def __init__(self, folder: Path | None, digest: str, key: dict):
+        from inpaint.atomic import remove_stale_temps
+        self.folder, self.digest, self.key = (None if folder is None else Path(folder)), digest, key
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            remove_stale_temps(self.folder)
+
+    def load(self, name: str) -> list[dict] | None:
+        return None if self.folder is None else load_part(self.folder / f"{name}.json", self.digest, self.key)
+
+    def save(self, name: str, records: list[dict], seconds: float, **labels) -> None:
+        from inpaint.atomic import write_atomic
+        if self.folder is None:
+            return
+        body = {"settings_hash": self.digest, "fingerprint": self.key, **labels, "seconds": round(seconds, 2),
+                "records": records}
+        write_atomic(self.folder / f"{name}.json", lambda tmp: tmp.write_text(json.dumps(body, separators=(",", ":"))))
+
+
 def evaluate_photos(s: PhotoSettings, parts: Path | None = None, progress: bool = False,
                     grid_dir: Path | None = None, inpainter=None, framer=None) -> dict:
     """Every (set, hole kind) part, computed or read back from `parts`; the results with tables."""
     from tqdm import tqdm
-    from inpaint.atomic import remove_stale_temps, write_atomic
     t0 = time.perf_counter()
     photos = read_photos(s.photos, s.n, s.seed)
     names = [p.name for p in photos]
@@ -245,12 +267,9 @@ def evaluate_photos(s: PhotoSettings, parts: Path | None = None, progress: bool 
     models = Models(s, inpainter, framer)
     if s.face_metrics:
         models.faces                  # refuses before any long work where the faces extra is missing
-    if parts is not None:
-        Path(parts).mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(parts)
+    store = Parts(parts, digest, key)
     pairs = [(set_name, kind) for set_name in s.sets for kind in s.holes]
-    done = {pair: load_part(Path(parts) / f"{pair[0]}_{pair[1]}.json", digest, key) if parts else None
-            for pair in pairs}
+    done = {pair: store.load(f"{pair[0]}_{pair[1]}") for pair in pairs}
     todo = [pair for pair in pairs if done[pair] is None]
     bar = tqdm(total=len(todo) * len(photos) * len(s.methods), unit="fill", disable=not progress,
                dynamic_ncols=True)
@@ -261,11 +280,7 @@ def evaluate_photos(s: PhotoSettings, parts: Path | None = None, progress: bool 
             tp = time.perf_counter()
             part = problems(photos, pair[0], pair[1], s.seed)
             done[pair], fills = run_part(part, s, models, bar.update)
-            if parts is not None:
-                body = {"settings_hash": digest, "fingerprint": key, "set": pair[0], "hole": pair[1],
-                        "seconds": round(time.perf_counter() - tp, 2), "records": done[pair]}
-                write_atomic(Path(parts) / f"{pair[0]}_{pair[1]}.json",
-                             lambda tmp, body=body: tmp.write_text(json.dumps(body, indent=1)))
+            store.save(f"{pair[0]}_{pair[1]}", done[pair], time.perf_counter() - tp, set=pair[0], hole=pair[1])
             if grid_dir is not None:
                 photo_grid(Path(grid_dir) / f"photos_{pair[0]}_{pair[1]}.png", part[:GRID_ROWS],
                            {m: f[:GRID_ROWS] for m, f in fills.items()}, done[pair][:GRID_ROWS])
@@ -276,31 +291,50 @@ def evaluate_photos(s: PhotoSettings, parts: Path | None = None, progress: bool 
             "computed_parts": ["_".join(p) for p in todo], "wall_seconds": round(time.perf_counter() - t0, 1)}
 
 
-def frame_photos(s: PhotoSettings, progress: bool = False, framer=None) -> dict:
-    """Only the framer, on every (set, hole kind, photo): found rate and IoU with the true square."""
+def frame_photos(s: PhotoSettings, progress: bool = False, framer=None, parts: Path | None = None) -> dict:
+    """Only the framer, on every (scale, set, hole kind, photo): found rate and IoU with the true
+    square. With a parts directory each (scale, set) is written when done (framing_<scale>x_<set>.json)
+    and a rerun with the same settings reads it back instead."""
     from tqdm import tqdm
     t0 = time.perf_counter()
     photos = read_photos(s.photos, s.n, s.seed)
     models = Models(s, framer=framer)
     key = fingerprint(s, [p.name for p in photos], framing_only=True)
-    bar = tqdm(total=len(s.scales) * len(s.sets) * len(s.holes) * len(photos), unit="photo",
+    key["holes"] = list(s.holes)
+    digest = key_hash(key)
+    store = Parts(parts, digest, key)
+    pairs = [(scale, set_name) for scale in s.scales for set_name in s.sets]
+    done = {pair: store.load(f"framing_{pair[0]:g}x_{pair[1]}") for pair in pairs}
+    bar = tqdm(total=sum(done[p] is None for p in pairs) * len(s.holes) * len(photos), unit="photo",
                disable=not progress, dynamic_ncols=True)
     records = []
-    for scale in s.scales:
-        for set_name in s.sets:
-            by_kind = {kind: problems(photos, set_name, kind, s.seed) for kind in s.holes}
+    for scale, set_name in pairs:
+        if done[scale, set_name] is None:
             bar.set_description(f"{scale:g}x {set_name}")
-            for i in range(len(photos)):          # photo by photo: its scaled copy serves every hole kind
-                photo = None
-                for kind in s.holes:
-                    p = by_kind[kind][i]
-                    if photo is None or photo[0] is not p.rgb and not np.array_equal(photo[0], p.rgb):
-                        photo = (p.rgb, scaled(p, scale).rgb)
-                    p = scaled(p, scale, rgb=photo[1])
-                    framing = models.framer.find(p.rgb, p.hole)
-                    records.append({**problem_record(p), "framing": framing_record(framing, p.box)})
-                    bar.update(1)
+            tp = time.perf_counter()
+            done[scale, set_name] = frame_part(photos, s, scale, set_name, models.framer, bar.update)
+            store.save(f"framing_{scale:g}x_{set_name}", done[scale, set_name], time.perf_counter() - tp,
+                       scale=scale, set=set_name)
+        records += done[scale, set_name]
     bar.close()
-    return {"settings": dataclasses.asdict(s), "fingerprint": key, "settings_hash": key_hash(key),
+    return {"settings": dataclasses.asdict(s), "fingerprint": key, "settings_hash": digest,
             "mode": "framing-only", "photos": [p.name for p in photos], "records": records,
             **summarise(records, s), "wall_seconds": round(time.perf_counter() - t0, 1)}
+
+
+def frame_part(photos, s: PhotoSettings, scale: float, set_name: str, framer, tick: Callable[[int], None]
+               ) -> list[dict]:
+    """The framer on every photo of one set at one scale, with each hole kind: one record each."""
+    by_kind = {kind: problems(photos, set_name, kind, s.seed) for kind in s.holes}
+    records = []
+    for i in range(len(photos)):          # photo by photo: its scaled copy serves every hole kind
+        photo = None
+        for kind in s.holes:
+            p = by_kind[kind][i]
+            if photo is None or photo[0] is not p.rgb and not np.array_equal(photo[0], p.rgb):
+                photo = (p.rgb, scaled(p, scale).rgb)
+            p = scaled(p, scale, rgb=photo[1])
+            framing = framer.find(p.rgb, p.hole)
+            records.append({**problem_record(p), "framing": framing_record(framing, p.box)})
+            tick(1)
+    return records

@@ -254,7 +254,8 @@ class Framer:
     def _find(self, rgb: np.ndarray, hole: np.ndarray) -> Framing:
         """find() on the copy scaled to FRAME_SIDE, before snapping."""
         detections = self.detect(rgb, hole)
-        candidates = self._candidates(rgb, hole, [_guess(d) for d in detections])
+        canvas = view_canvas(rgb, hole)
+        candidates = self._candidates(canvas, hole, [_guess(d) for d in detections])
         how = "detector"
         several = self._several_faces(hole, candidates)
         if several is not None:
@@ -265,7 +266,7 @@ class Framer:
         holding = [c for c in candidates if c[1] >= MIN_HOLE_INSIDE and c[0] >= MIN_FACE and c[3] <= MAX_MOVED]
         if not holding:
             # without a detection to start from, a square must convince the network more
-            around = self._candidates(rgb, hole, around_hole(hole), rounds=ROUNDS_AROUND)
+            around = self._candidates(canvas, hole, around_hole(hole), rounds=ROUNDS_AROUND)
             holding = [c for c in around
                        if c[1] >= MIN_HOLE_INSIDE and c[0] >= MIN_FACE_AROUND and c[3] <= MAX_MOVED]
             candidates += [c for c in around if c[0] >= MIN_FACE_AROUND]
@@ -300,11 +301,11 @@ class Framer:
         return Framing(boxes[0], "found", score=min(c[0] for c in faces), hole_inside=inside,
                        more=tuple(boxes[1:]))
 
-    def _candidates(self, rgb: np.ndarray, hole: np.ndarray, guesses: list[Box], rounds: int = ROUNDS
+    def _candidates(self, canvas: list[np.ndarray], hole: np.ndarray, guesses: list[Box], rounds: int = ROUNDS
                     ) -> list[tuple[float, float, Box, float]]:
         """(face probability, share of the hole inside, square, drift) of each settled
         guess that holds enough known pixels."""
-        settled = self.refine_many(rgb, hole, guesses, rounds)
+        settled = self.refine_many(None, hole, guesses, rounds, canvas)
         return [(face, hole_inside(b, hole), b, moved) for b, moved, face in settled
                 if known_share(b, hole) >= MIN_KNOWN]
 
@@ -334,13 +335,8 @@ class Framer:
                 break
         return _merge(boxes)
 
-    def refine(self, rgb: np.ndarray, hole: np.ndarray, guess: Box,
-               rounds: int = ROUNDS) -> tuple[Box, float, float]:
-        """The network's rounds from one first guess: see refine_many."""
-        return self.refine_many(rgb, hole, [guess], rounds)[0]
-
-    def refine_many(self, rgb: np.ndarray, hole: np.ndarray, guesses: list[Box],
-                    rounds: int = ROUNDS) -> list[tuple[Box, float, float]]:
+    def refine_many(self, rgb: np.ndarray | None, hole: np.ndarray, guesses: list[Box],
+                    rounds: int = ROUNDS, canvas: list[np.ndarray] | None = None) -> list[tuple[Box, float, float]]:
         """The network's rounds from each first guess: (the square, how far it drifted over the
         averaged rounds, the probability that the views showed a framed face) per guess.
 
@@ -350,12 +346,13 @@ class Framer:
         rounds a square no longer converges but wanders by a percent or two around where the
         face's square lies, so AVERAGED_ROUNDS more are run and their squares averaged (centre
         and log side): the answer then moves by a fifth of a pixel in a hundred between copies
-        of a photo at different sizes, where one round's moves by two."""
+        of a photo at different sizes, where one round's moves by two. `canvas`: the photo's
+        view_canvas where it was made already (rgb is then not read)."""
         if not guesses:
             return []
         k = len(VIEW_SIDES)
         boxes = list(guesses)
-        canvas = view_canvas(rgb, hole)
+        canvas = view_canvas(rgb, hole) if canvas is None else canvas
         sums, halves = np.zeros((len(boxes), 3)), np.zeros((len(boxes), 3))
         faces = np.zeros(len(boxes))
         sign = np.repeat([1.0, -1.0], k)

@@ -30,6 +30,10 @@ VIEW = 32                    # side of the network's input
 VIEW_RANGE = (0.45, 0.95)     # a view's side, as a fraction of the training square's
 SHIFT = 0.25                 # a view's center is up to this fraction of the square's side off
 NEGATIVE = 0.25              # share of views that show no framed face
+LANDMARK_HOLES = 0.4         # share of crops whose hole hides the eyes (strokes) or most of the face (a block)
+HIDING_BLOCK = (0.45, 0.72)  # such a block's side each way, as a fraction of the square's
+LOW_RESOLUTION = 0.3         # share of crops seen at a lower resolution, scaled back up
+BLUR_SIDES = (14, 48)        # the side, in pixels of a 64-pixel crop, they are reduced to
 CHECKPOINT_EVERY = 500
 
 
@@ -53,12 +57,27 @@ class FramingNet(nn.Module):
         return self.head(self.features(view))
 
 
-def random_holes(n: int, r: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, r, r) bool holes on aligned crops: none, blocks on the face (eyes, mouth, center, or
-    anywhere) and free-form strokes, one or two per image."""
+def random_holes(n: int, r: int, rng: np.random.Generator, landmark_holes: float = LANDMARK_HOLES) -> np.ndarray:
+    """(n, r, r) bool holes on aligned crops. Most crops get none, or one or two blocks (mostly
+    on the face) and free-form strokes; a `landmark_holes` share gets a hole that hides the
+    landmarks the framing is read from: one or two brush strokes across both eyes and brows, or a
+    block over the eyes, nose and mouth of up to HIDING_BLOCK of the square's side each way."""
     holes = np.zeros((n, r, r), bool)
     yy, xx = np.mgrid[0:r, 0:r]
     for i in range(n):
+        if rng.random() < landmark_holes:
+            if rng.random() < 0.5:      # a block over the middle of the face
+                h, w = (rng.uniform(*HIDING_BLOCK, 2) * r).astype(int) + 1
+                cy, cx = rng.normal([0.58, 0.5], [0.06, 0.04]) * r
+                holes[i, max(0, int(cy - h / 2)):int(cy + h / 2), max(0, int(cx - w / 2)):int(cx + w / 2)] = True
+            else:                       # strokes across the eyes and brows, as a person brushes them
+                y = rng.uniform(0.36, 0.5) * r
+                for _ in range(rng.integers(1, 3)):
+                    x0, x1 = rng.uniform(0.05, 0.25) * r, rng.uniform(0.75, 0.95) * r
+                    y0, y1 = y + rng.normal(0, 0.02, 2) * r
+                    _stroke(holes[i], [(y0, x0), (y1, x1)], rng.uniform(0.05, 0.09) * r, yy, xx)
+                    y += rng.uniform(0.08, 0.14) * r
+            continue
         for _ in range(rng.integers(0, 3)):
             if rng.random() < 0.7:      # a block, mostly on the face
                 h, w = (rng.uniform(0.08, 0.6, 2) * r).astype(int) + 1
@@ -66,16 +85,34 @@ def random_holes(n: int, r: int, rng: np.random.Generator) -> np.ndarray:
                 holes[i, max(0, int(cy - h / 2)):int(cy + h / 2), max(0, int(cx - w / 2)):int(cx + w / 2)] = True
             else:                       # a stroke: a thick polyline
                 pts = rng.uniform(0.15, 0.85, (rng.integers(2, 5), 2)) * r
-                width = rng.uniform(0.03, 0.1) * r
-                for (y0, x0), (y1, x1) in zip(pts[:-1], pts[1:]):
-                    t = np.clip(((yy - y0) * (y1 - y0) + (xx - x0) * (x1 - x0)) /
-                                max((y1 - y0) ** 2 + (x1 - x0) ** 2, 1e-6), 0, 1)
-                    holes[i] |= (yy - y0 - t * (y1 - y0)) ** 2 + (xx - x0 - t * (x1 - x0)) ** 2 <= width ** 2
+                _stroke(holes[i], pts, rng.uniform(0.03, 0.1) * r, yy, xx)
     return holes
 
 
+def _stroke(hole: np.ndarray, points, width: float, yy: np.ndarray, xx: np.ndarray) -> None:
+    """Marks in hole (r, r) the pixels within `width` of the polyline through points (y, x)."""
+    for (y0, x0), (y1, x1) in zip(points[:-1], points[1:]):
+        t = np.clip(((yy - y0) * (y1 - y0) + (xx - x0) * (x1 - x0)) /
+                    max((y1 - y0) ** 2 + (x1 - x0) ** 2, 1e-6), 0, 1)
+        hole |= (yy - y0 - t * (y1 - y0)) ** 2 + (xx - x0 - t * (x1 - x0)) ** 2 <= width ** 2
+
+
+def blurred(x: torch.Tensor, rng: np.random.Generator, share: float = LOW_RESOLUTION) -> torch.Tensor:
+    """x (B, C, R, R) with a `share` of its images reduced to BLUR_SIDES pixels
+    (area average) and scaled back (bilinear): a face from a small photo, upscaled, as the
+    runtime sees it."""
+    r = x.shape[-1]
+    x = x.clone()
+    for i in np.flatnonzero(rng.random(len(x)) < share):
+        side = int(rng.integers(BLUR_SIDES[0], BLUR_SIDES[1] + 1))
+        small = F.interpolate(x[i:i + 1], size=(side, side), mode="area")
+        x[i:i + 1] = F.interpolate(small, size=(r, r), mode="bilinear", align_corners=False)
+    return x
+
+
 def training_batch(crops: torch.Tensor, rng: np.random.Generator,
-                   negatives: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                   negatives: torch.Tensor | None = None, landmark_holes: float = LANDMARK_HOLES,
+                   low_resolution: float = LOW_RESOLUTION) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """crops: uint8 (B, R, R, 3) training squares -> views (B, 4, 32, 32), targets (B, 3) and
     labels (B,): 1 for a view of the face as the runtime cuts them; 0 (a NEGATIVE share) for a
     view of a small part of a crop (skin, hair, background), or of `negatives` (uint8
@@ -92,8 +129,8 @@ def training_batch(crops: torch.Tensor, rng: np.random.Generator,
         crops = crops.clone()
         crops[torch.from_numpy(other)] = negatives[torch.from_numpy(rng.integers(0, len(negatives), other.sum()))]
     flip = rng.random(b) < 0.5
-    x = crops.permute(0, 3, 1, 2).float() / 127.5 - 1          # (B, 3, R, R)
-    hole = torch.from_numpy(random_holes(b, r, rng)).float()[:, None]
+    x = blurred(crops.permute(0, 3, 1, 2).float() / 127.5 - 1, rng, low_resolution)   # (B, 3, R, R)
+    hole = torch.from_numpy(random_holes(b, r, rng, landmark_holes)).float()[:, None]
     x = torch.cat([x * (1 - hole), 1 - hole], 1)               # (B, 4, R, R)
     x = torch.where(torch.from_numpy(flip)[:, None, None, None], x.flip(3), x)
     theta = torch.zeros(b, 2, 3)                               # view coords [-1, 1] -> square coords [-1, 1]
@@ -117,8 +154,10 @@ class FramingSettings:
     batch_size: int = 256
     lr: float = 1e-3
     width: int = 64
-    init: str | None = None        # start from this checkpoint's weights (a fresh schedule over `steps`)
+    init: str | None = None        # start from these weights (framing.pt or framing.onnx; a fresh schedule over `steps`)
     size_weight: float = 2.0       # the log side's share of the loss, against 1 for each offset
+    landmark_holes: float = LANDMARK_HOLES   # share of crops whose hole hides the landmarks
+    low_resolution: float = LOW_RESOLUTION   # share of crops seen at a lower resolution
     seed: int = 0
 
 
@@ -154,14 +193,14 @@ def train_framing(s: FramingSettings, progress: bool = True) -> Path:
     negatives = torch.from_numpy(np.concatenate(negatives)) if negatives else None
     net = FramingNet(s.width)
     if s.init:
-        net.load_state_dict(torch.load(s.init, map_location="cpu", weights_only=True)["state_dict"])
+        net.load_state_dict(initial_weights(Path(s.init)))
     opt = torch.optim.Adam(net.parameters(), s.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, s.steps)
     t0 = time.perf_counter()
     with open(run_dir / "log.jsonl", "w") as log, tqdm(range(s.steps), disable=not progress, unit="step") as bar:
         for step in bar:
             idx = torch.from_numpy(rng.integers(0, len(crops), s.batch_size))
-            views, target, label = training_batch(crops[idx], rng, negatives)
+            views, target, label = training_batch(crops[idx], rng, negatives, s.landmark_holes, s.low_resolution)
             answer = net(views)
             err = (answer[:, :3] - target)[label > 0]
             weight = torch.tensor([1.0, 1.0, s.size_weight]) * 3 / (2 + s.size_weight)
@@ -181,6 +220,18 @@ def train_framing(s: FramingSettings, progress: bool = True) -> Path:
             if (step + 1) % CHECKPOINT_EVERY == 0 or step == s.steps - 1:
                 save_checkpoint(run_dir / "framing.pt", net, s, step + 1, len(crops))
     return export_framing(net, run_dir / "framing.onnx")
+
+
+def initial_weights(path: Path) -> dict[str, torch.Tensor]:
+    """The state dict of a checkpoint (framing.pt) or of an exported network (framing.onnx, such
+    as the shipped one: its initializers carry the module's parameter names)."""
+    if path.suffix.lower() != ".onnx":
+        return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    import onnx
+    from onnx import numpy_helper
+    names = set(FramingNet().state_dict())
+    return {t.name: torch.from_numpy(numpy_helper.to_array(t).copy())
+            for t in onnx.load(str(path)).graph.initializer if t.name in names}
 
 
 def save_checkpoint(path: Path, net: FramingNet, s: FramingSettings, step: int, images: int) -> None:
@@ -219,7 +270,13 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=FramingSettings.steps)
     p.add_argument("--width", type=int, default=FramingSettings.width)
     p.add_argument("--lr", type=float, default=FramingSettings.lr, help="Adam's first rate, decayed to 0 (cosine)")
-    p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (framing.pt)")
+    p.add_argument("--landmark-holes", type=float, default=FramingSettings.landmark_holes,
+                   help="share of crops whose hole hides the eyes and brows (strokes) or most of the face (a block)")
+    p.add_argument("--low-resolution", type=float, default=FramingSettings.low_resolution,
+                   help="share of crops reduced to 14-48 pixels and scaled back up (faces from small photos)")
+    p.add_argument("--init", metavar="WEIGHTS",
+                   help="start from these weights: a checkpoint (framing.pt) or a network (framing.onnx, "
+                        "e.g. the shipped src/inpaint/weights/framing.onnx)")
     p.add_argument("--export", metavar="CHECKPOINT",
                    help="only export this checkpoint (framing.pt) to OUT/framing.onnx; no training")
     args = p.parse_args()
@@ -230,7 +287,8 @@ def main() -> None:
     if not args.data:
         p.error("--data is needed to train")
     train_framing(FramingSettings(args.data, args.out, args.exclude, args.manifest, args.negatives,
-                                  args.drawn, args.steps, lr=args.lr, width=args.width, init=args.init))
+                                  args.drawn, args.steps, lr=args.lr, width=args.width, init=args.init,
+                                  landmark_holes=args.landmark_holes, low_resolution=args.low_resolution))
 
 
 if __name__ == "__main__":
