@@ -110,11 +110,13 @@ def test_hole_off_the_face_falls_back(faces):
 
 
 def test_each_fallback_reason_names_its_test_with_the_number_and_threshold():
-    from inpaint.runtime.framing import MAX_MOVED, fallback_reason
+    from inpaint.runtime.framing import MAX_MOVED, MIN_FACE_AROUND, fallback_reason
     sq = Box(0, 0, 10)
     assert fallback_reason([], 0) == ("no face found (0 detected)", None)
     reason, inside = fallback_reason([(0.31, 0.9, sq, 0.01)], 2)
     assert reason == "no face found (2 detected, the best square's face score 0.31 under 0.5)" and inside is None
+    reason, inside = fallback_reason([], 0, [(0.86, 1.0, sq, 0.01), (0.42, 1.0, sq, 0.3)])
+    assert reason == f"no face found (0 detected, the best square around the hole scored 0.86, under the {MIN_FACE_AROUND} needed)"
     reason, inside = fallback_reason([(0.8, 0.2, sq, 0.01), (0.7, 0.35, sq, 0.2)], 1)
     assert "at most 35% of it lies inside a face's square, under the 50% needed" in reason and inside == 0.35
     reason, inside = fallback_reason([(0.8, 1.0, sq, 0.12)], 1)

@@ -264,19 +264,21 @@ class Framer:
         # its views agree with it (it drifted by at most MAX_MOVED over the averaged rounds: squares on
         # something else keep drifting)
         holding = [c for c in candidates if c[1] >= MIN_HOLE_INSIDE and c[0] >= MIN_FACE and c[3] <= MAX_MOVED]
+        unconvinced = []
         if not holding:
             # without a detection to start from, a square must convince the network more
             around = self._candidates(canvas, hole, around_hole(hole), rounds=ROUNDS_AROUND)
             holding = [c for c in around
                        if c[1] >= MIN_HOLE_INSIDE and c[0] >= MIN_FACE_AROUND and c[3] <= MAX_MOVED]
             candidates += [c for c in around if c[0] >= MIN_FACE_AROUND]
+            unconvinced = [c for c in around if c[0] < MIN_FACE_AROUND]
             how = "around the hole"
         if holding:
             face, inside, box = max(holding, key=lambda c: c[0])[:3]
             box = average_boxes([c[2] for c in holding if c[2].iou(box) >= AGREE_IOU])
             inside = hole_inside(box, hole)
             return Framing(box, "found", score=face, hole_inside=inside, detections=tuple(detections), guesses=how)
-        reason, inside = fallback_reason(candidates, len(detections))
+        reason, inside = fallback_reason(candidates, len(detections), unconvinced)
         return Framing(None, "whole (fallback)", reason, hole_inside=inside, detections=tuple(detections))
 
     @staticmethod
@@ -450,15 +452,23 @@ def around_hole(hole: np.ndarray) -> list[Box]:
     return [Box.around(cx, cy - rise * side, side) for side in sides for rise in (0.0, HOLE_RISE)]
 
 
-def fallback_reason(candidates: list[tuple[float, float, Box, float]], detections: int) -> tuple[str, float | None]:
+def fallback_reason(candidates: list[tuple[float, float, Box, float]], detections: int,
+                    around: list[tuple[float, float, Box, float]] = ()) -> tuple[str, float | None]:
     """Why no square qualified, naming the test that failed with its number and threshold, and
     the share of the hole inside the best face's square (None without a face). candidates:
-    (face probability, share of the hole inside, square, drift) of every settled guess."""
+    (face probability, share of the hole inside, square, drift) of every settled guess that
+    counts; around: those of the squares guessed around the hole that fell short of
+    MIN_FACE_AROUND."""
     faces = [c for c in candidates if c[0] >= MIN_FACE]
     if not faces:
+        said = [f"{detections} detected"]
         best = max((c[0] for c in candidates), default=None)
-        score = "" if best is None else f", the best square's face score {best:.2f} under {MIN_FACE}"
-        return f"no face found ({detections} detected{score})", None
+        if best is not None:
+            said.append(f"the best square's face score {best:.2f} under {MIN_FACE}")
+        best = max((c[0] for c in around), default=None)
+        if best is not None:
+            said.append(f"the best square around the hole scored {best:.2f}, under the {MIN_FACE_AROUND} needed")
+        return f"no face found ({', '.join(said)})", None
     inside = max(c[1] for c in faces)
     if inside < MIN_HOLE_INSIDE:
         return (f"the hole is not on a face: at most {inside:.0%} of it lies inside a face's square, "

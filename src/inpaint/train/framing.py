@@ -57,17 +57,18 @@ class FramingNet(nn.Module):
         return self.head(self.features(view))
 
 
-def random_holes(n: int, r: int, rng: np.random.Generator, landmark_holes: float = LANDMARK_HOLES) -> np.ndarray:
+def random_holes(n: int, r: int, rng: np.random.Generator, landmark_holes: float = LANDMARK_HOLES,
+                 hiding_block: tuple[float, float] = HIDING_BLOCK) -> np.ndarray:
     """(n, r, r) bool holes on aligned crops. Most crops get none, or one or two blocks (mostly
     on the face) and free-form strokes; a `landmark_holes` share gets a hole that hides the
     landmarks the framing is read from: one or two brush strokes across both eyes and brows, or a
-    block over the eyes, nose and mouth of up to HIDING_BLOCK of the square's side each way."""
+    block over the eyes, nose and mouth of `hiding_block` (low, high) of the square's side each way."""
     holes = np.zeros((n, r, r), bool)
     yy, xx = np.mgrid[0:r, 0:r]
     for i in range(n):
         if rng.random() < landmark_holes:
             if rng.random() < 0.5:      # a block over the middle of the face
-                h, w = (rng.uniform(*HIDING_BLOCK, 2) * r).astype(int) + 1
+                h, w = (rng.uniform(*hiding_block, 2) * r).astype(int) + 1
                 cy, cx = rng.normal([0.58, 0.5], [0.06, 0.04]) * r
                 holes[i, max(0, int(cy - h / 2)):int(cy + h / 2), max(0, int(cx - w / 2)):int(cx + w / 2)] = True
             else:                       # strokes across the eyes and brows, as a person brushes them
@@ -112,7 +113,8 @@ def blurred(x: torch.Tensor, rng: np.random.Generator, share: float = LOW_RESOLU
 
 def training_batch(crops: torch.Tensor, rng: np.random.Generator,
                    negatives: torch.Tensor | None = None, landmark_holes: float = LANDMARK_HOLES,
-                   low_resolution: float = LOW_RESOLUTION) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                   low_resolution: float = LOW_RESOLUTION, hiding_block: tuple[float, float] = HIDING_BLOCK
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """crops: uint8 (B, R, R, 3) training squares -> views (B, 4, 32, 32), targets (B, 3) and
     labels (B,): 1 for a view of the face as the runtime cuts them; 0 (a NEGATIVE share) for a
     view of a small part of a crop (skin, hair, background), or of `negatives` (uint8
@@ -130,7 +132,7 @@ def training_batch(crops: torch.Tensor, rng: np.random.Generator,
         crops[torch.from_numpy(other)] = negatives[torch.from_numpy(rng.integers(0, len(negatives), other.sum()))]
     flip = rng.random(b) < 0.5
     x = blurred(crops.permute(0, 3, 1, 2).float() / 127.5 - 1, rng, low_resolution)   # (B, 3, R, R)
-    hole = torch.from_numpy(random_holes(b, r, rng, landmark_holes)).float()[:, None]
+    hole = torch.from_numpy(random_holes(b, r, rng, landmark_holes, hiding_block)).float()[:, None]
     x = torch.cat([x * (1 - hole), 1 - hole], 1)               # (B, 4, R, R)
     x = torch.where(torch.from_numpy(flip)[:, None, None, None], x.flip(3), x)
     theta = torch.zeros(b, 2, 3)                               # view coords [-1, 1] -> square coords [-1, 1]
@@ -158,6 +160,7 @@ class FramingSettings:
     size_weight: float = 2.0       # the log side's share of the loss, against 1 for each offset
     landmark_holes: float = LANDMARK_HOLES   # share of crops whose hole hides the landmarks
     low_resolution: float = LOW_RESOLUTION   # share of crops seen at a lower resolution
+    hiding_block: tuple[float, float] = HIDING_BLOCK   # a hiding block's side each way, of the square's
     seed: int = 0
 
 
@@ -200,7 +203,8 @@ def train_framing(s: FramingSettings, progress: bool = True) -> Path:
     with open(run_dir / "log.jsonl", "w") as log, tqdm(range(s.steps), disable=not progress, unit="step") as bar:
         for step in bar:
             idx = torch.from_numpy(rng.integers(0, len(crops), s.batch_size))
-            views, target, label = training_batch(crops[idx], rng, negatives, s.landmark_holes, s.low_resolution)
+            views, target, label = training_batch(crops[idx], rng, negatives, s.landmark_holes, s.low_resolution,
+                                                   tuple(s.hiding_block))
             answer = net(views)
             err = (answer[:, :3] - target)[label > 0]
             weight = torch.tensor([1.0, 1.0, s.size_weight]) * 3 / (2 + s.size_weight)
@@ -274,6 +278,8 @@ def main() -> None:
                    help="share of crops whose hole hides the eyes and brows (strokes) or most of the face (a block)")
     p.add_argument("--low-resolution", type=float, default=FramingSettings.low_resolution,
                    help="share of crops reduced to 14-48 pixels and scaled back up (faces from small photos)")
+    p.add_argument("--hiding-block", default=",".join(map(str, HIDING_BLOCK)), metavar="LOW,HIGH",
+                   help="the side of a block hiding most of the face, each way, as fractions of the square's")
     p.add_argument("--init", metavar="WEIGHTS",
                    help="start from these weights: a checkpoint (framing.pt) or a network (framing.onnx, "
                         "e.g. the shipped src/inpaint/weights/framing.onnx)")
@@ -286,9 +292,16 @@ def main() -> None:
         return
     if not args.data:
         p.error("--data is needed to train")
+    try:
+        low, high = (float(v) for v in args.hiding_block.split(","))
+    except ValueError:
+        p.error(f"--hiding-block {args.hiding_block!r}: give two fractions LOW,HIGH, e.g. 0.45,0.72")
+    if not 0 < low <= high <= 1:
+        p.error(f"--hiding-block {args.hiding_block!r}: need 0 < LOW <= HIGH <= 1")
     train_framing(FramingSettings(args.data, args.out, args.exclude, args.manifest, args.negatives,
                                   args.drawn, args.steps, lr=args.lr, width=args.width, init=args.init,
-                                  landmark_holes=args.landmark_holes, low_resolution=args.low_resolution))
+                                  landmark_holes=args.landmark_holes, low_resolution=args.low_resolution,
+                                  hiding_block=(low, high)))
 
 
 if __name__ == "__main__":
