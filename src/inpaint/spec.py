@@ -132,3 +132,16 @@ class InpaintSettings:
         done = dataclasses.replace(self, init=init)
         return dataclasses.replace(done, iterations=done.iteration_limit, restarts=done.restart_count,
                                    lr=done.step_size)
+
+
+# What each search method fixes of InpaintSettings: ours, the joint D + PD prior with the
+# consistency loss at their defaults; SE (Yeh et al.), the global discriminator's own prior alone.
+METHODS = {"ours": {}, "se": {"prior": "global", "consistency_weight": 0.0}}
+
+
+def method_settings(method: str, **fields) -> InpaintSettings:
+    """The search settings of `method` ("ours" or "se"), with `fields` for the rest; the
+    method's own fields win over `fields`."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of the search objectives {', '.join(METHODS)}, got {method!r}")
+    return InpaintSettings(**{**fields, **METHODS[method]})

@@ -8,8 +8,8 @@ from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.ops import CpuOps
 from inpaint.runtime.optimise import initial_z
 from inpaint.runtime.problem import make_problem
-from inpaint.spec import InpaintSettings
-from inpaint.train.search_objective import method_settings, search_losses
+from inpaint.spec import InpaintSettings, method_settings
+from inpaint.train.search_objective import search_losses
 
 
 @pytest.mark.parametrize("objective, norm", [("ours", "l1"), ("se", "l1"), ("ours", "l2")])

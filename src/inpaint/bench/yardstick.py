@@ -21,9 +21,9 @@ class EagerSearch:
     def __init__(self, generator, discriminator, problem: Problem, settings: InpaintSettings,
                  z: np.ndarray, device: str = "cpu", compile: bool = False):
         import torch
-        import torch.nn.functional as F
 
         from inpaint.train.models import crop_patches
+        from inpaint.train.search_objective import contextual_term, critic_terms
         self._torch, self.device = torch, torch.device(device)
         self.g = generator.to(self.device).eval().requires_grad_(False)
         self.d = discriminator.to(self.device).eval().requires_grad_(False)
@@ -31,26 +31,20 @@ class EagerSearch:
         t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(self.device)   # noqa: E731
         y, known, w, box = t(problem.y), t(problem.known), t(problem.weights), t(problem.box)
         top, left = box[:, 0], box[:, 1]
-        lam, mu, norm = settings.prior_weight, settings.consistency_weight, settings.norm
-        if norm not in ("l1", "l2"):
-            raise ValueError(f"unknown norm {norm!r}; use 'l1' or 'l2'")
+        lam, mu = settings.prior_weight, settings.consistency_weight
+
+        def features(image: torch.Tensor):
+            return self.d(image, crop_patches(image, top, left, patch))
+
         with torch.no_grad():
-            target = self.d(y * known, crop_patches(y * known, top, left, patch))
+            s = features(y * known)
+        target = s.global_features, s.patch_features
 
         def losses(z: torch.Tensor) -> torch.Tensor:
             """(B,) total loss per row at z."""
             x = self.g(z)
-            d = x - y
-            contextual = (w * (d.abs() if norm == "l1" else d * d)).sum((1, 2, 3))
-            scores = self.d(x, crop_patches(x, top, left, patch))
-            logit = scores.joint[:, 0] if settings.prior == "joint" else scores.global_[:, 0]
-            total = contextual + lam * -F.softplus(logit)
-            if mu:
-                xm = x * known
-                s = self.d(xm, crop_patches(xm, top, left, patch))
-                total = total + mu * (((s.global_features - target.global_features) ** 2).flatten(1).mean(1)
-                                      + ((s.patch_features - target.patch_features) ** 2).flatten(1).mean(1))
-            return total
+            prior, consistency = critic_terms(self.d, x, known, features, target, settings.prior, mu)
+            return contextual_term(x, y, w, settings.norm) + lam * prior + mu * consistency
 
         self.losses: Callable = torch.compile(losses) if compile else losses
         self._settings = settings

@@ -98,7 +98,7 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
       inpaint-rt complete photo.jpg mask.png -o filled.png --framing 35,55,108
       inpaint-rt complete face.png mask.png -o filled.png --method gl   # one forward pass
     """
-    from inpaint.spec import InpaintSettings
+    from inpaint.spec import method_settings
 
     t_start = time.perf_counter()
     framing = _framing(framing)
@@ -115,14 +115,14 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
             raise click.UsageError(f"{given[0]} is for the searches (ours, se); --method gl makes one forward pass")
         if ray_address is not None:
             raise click.UsageError("--ray runs the searches (ours, se); complete --batch without --ray for gl")
-    method_fields = {"prior": "global", "consistency_weight": 0.0} if method == "se" else {}
+    search = "se" if method == "se" else "ours"     # gl searches nothing: its settings go unused
     if ray_address is not None:
         if batch_dir is None:
             raise click.UsageError("--ray completes a folder: give --batch DIR")
         return _complete_on_ray(batch_dir, masks_dir, out, ray_address, ray_actors, ray_gpus, backend, bundle,
                                 invert_mask, framing,
-                                InpaintSettings(iterations=iterations, restarts=restarts, seed=seed, init=init,
-                                                **method_fields))
+                                method_settings(search, iterations=iterations, restarts=restarts, seed=seed,
+                                                init=init))
     from inpaint.batch_files import folder_jobs, load_job
     jobs = folder_jobs(batch_dir, masks_dir, out) if batch_dir else [(image, mask, _single_out(out))]
     note = None if quiet else (lambda text: click.echo(f"note: {text}", err=True))
@@ -131,7 +131,7 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
         raise OutputError(f"--report {report} is a directory; give a file name such as {report / 'report.json'}")
     debug_paths = _debug_paths(debug_framing, jobs, batch_dir is not None)
 
-    settings = InpaintSettings(iterations=iterations, restarts=restarts, seed=seed, init=init, **method_fields)
+    settings = method_settings(search, iterations=iterations, restarts=restarts, seed=seed, init=init)
     inpainter = _inpainter(backend, bundle, weights, device, settings, quiet)
     settings = inpainter.settings     # as they apply to this model: init and iterations explicit
     t_loaded = time.perf_counter()

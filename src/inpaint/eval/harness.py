@@ -12,8 +12,9 @@ import numpy as np
 
 from inpaint.errors import DatasetError, InpaintError
 from inpaint.masks import make_mask
+from inpaint.spec import METHODS as SEARCH_METHODS
 
-GAN_METHODS = ("ours", "se")
+GAN_METHODS = tuple(SEARCH_METHODS)
 METHODS = GAN_METHODS + ("gl", "tv", "lr", "telea", "ns", "biharmonic", "mean")
 METRICS = ("psnr", "ssim", "psnr_hole", "ssim_hole")      # the pixel measures, each image's
 PIXEL_METRICS = {"psnr": ("psnr", "psnr_hole"), "ssim": ("ssim", "ssim_hole")}
@@ -119,12 +120,10 @@ def label(method: str, init: str) -> str:
 
 def gan_settings(method: str, s: EvalSettings, init: str = "random"):
     """ours: joint D + PD prior (with the consistency loss at its default weight); se: D's own prior only."""
-    from inpaint.spec import InpaintSettings
+    from inpaint.spec import method_settings
     common = dict(iterations=s.iterations, restarts=s.restarts, seed=s.seed, init=init)
     common.update(s.overrides)
-    if method == "se":    # SE: the global discriminator's own prior, nothing of PD or the consistency loss
-        return InpaintSettings(**{**common, "prior": "global", "consistency_weight": 0.0})
-    return InpaintSettings(**common)
+    return method_settings(method, **common)
 
 
 def gan_inpainter(s: EvalSettings, settings):

@@ -111,7 +111,8 @@ def encoder_losses(e, g, real: torch.Tensor, m_real: torch.Tensor, z: torch.Tens
 def objective_losses(e, g, d, real: torch.Tensor, m: torch.Tensor, objective: str) -> tuple[torch.Tensor, dict]:
     """The search's objective at E's z, averaged over the batch, and its parts (floats)."""
     from inpaint.runtime.problem import make_problem
-    from inpaint.train.search_objective import method_settings, search_losses
+    from inpaint.spec import method_settings
+    from inpaint.train.search_objective import search_losses
     settings = method_settings(objective)
     p = make_problem(real.detach().cpu().numpy(), m.cpu().numpy(), d.spec.patch, settings.window)
     known = torch.from_numpy(p.known).to(real.device)

@@ -75,25 +75,15 @@ class TorchEngine:
         return s.global_features, s.patch_features
 
     def critic(self, x, known, box, target, prior, prior_weight, consistency_weight):
-        F = self._torch.nn.functional
+        from inpaint.train.search_objective import critic_terms
         xt, m, bt = self._t(x).requires_grad_(True), self._t(known), self._t(box)
         with self._torch.enable_grad():
-            if prior == "global":
-                logit = self.d.global_branch(xt)[1][:, 0]
-            else:
-                logit = self._features(xt, bt).joint[:, 0]
-            prior_loss = -F.softplus(logit)     # log(1 - sigmoid(l)), stable for any l
-            if consistency_weight:
-                s = self._features(xt * m, bt)
-                consistency = ((s.global_features - target[0]) ** 2).flatten(1).mean(1) + \
-                              ((s.patch_features - target[1]) ** 2).flatten(1).mean(1)
-            else:
-                consistency = self._torch.zeros_like(prior_loss)
+            prior_loss, consistency = critic_terms(self.d, xt, m, lambda image: self._features(image, bt),
+                                                   target, prior, consistency_weight)
             total = (prior_weight * prior_loss + consistency_weight * consistency).sum()
             (g_x,) = self._torch.autograd.grad(total, xt)
         return (prior_loss.detach().cpu().numpy(), consistency.detach().cpu().numpy(),
                 g_x.cpu().numpy())
-
 
 def _bundle_gl(path: str | Path):
     """GL's completion network where `path` is a bundle that has one (built from its graph's own

@@ -211,25 +211,17 @@ class TorchDeviceEngine:
         of prior_weight * prior + consistency_weight * consistency with respect to x."""
         if consistency_weight and target is None:
             raise ValueError("a consistency_weight needs the target features: pass target_features(M*y, box)")
+        from inpaint.train.search_objective import critic_terms
         b = x.shape[0]
         outs = self._output("prior", (b,)), self._output("consistency", (b,)), self._output("g_x", x.shape)
         torch = self._torch
         with self._on_stream():
             xt = self._view(x).detach().requires_grad_(True)
             m, bt = self._view(known), self._view(box)
+            targets = None if target is None else (self._view(target[0]), self._view(target[1]))
             with torch.enable_grad():
-                if prior == "global":
-                    logit = self.d.global_branch(xt)[1][:, 0]
-                else:
-                    logit = self._features(xt, bt).joint[:, 0]
-                prior_loss = -torch.nn.functional.softplus(logit)   # log(1 - sigmoid(l)), stable for any l
-                if consistency_weight:
-                    s = self._features(xt * m, bt)
-                    tg, tp = self._view(target[0]), self._view(target[1])
-                    consistency = ((s.global_features - tg) ** 2).flatten(1).mean(1) + \
-                                  ((s.patch_features - tp) ** 2).flatten(1).mean(1)
-                else:
-                    consistency = torch.zeros_like(prior_loss)
+                prior_loss, consistency = critic_terms(self.d, xt, m, lambda image: self._features(image, bt),
+                                                       targets, prior, consistency_weight)
                 total = (prior_weight * prior_loss + consistency_weight * consistency).sum()
                 (g_x,) = torch.autograd.grad(total, xt)
             for out, value in zip(outs, (prior_loss, consistency, g_x)):
