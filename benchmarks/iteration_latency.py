@@ -26,12 +26,12 @@ from inpaint.masks import center_mask
 from inpaint.runtime.bundle import load_bundle
 from inpaint.runtime.engines.graphs import critic_graph
 from inpaint.runtime.engines.ort import OrtEngine
-from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.ops import CpuOps
 from inpaint.runtime.optimise import optimise
 from inpaint.runtime.problem import make_problem
 from inpaint.spec import InpaintSettings
-from inpaint.weights import shipped_bundle, shipped_path
+from inpaint.torch_engines.eager import TorchEngine
+from inpaint.weights import shipped_bundle
 
 OUT = Path(__file__).resolve().parent / "results" / "iteration_latency_cpu.json"
 # A pause before each backend's round: PyTorch's OpenMP workers keep spinning for a while after
@@ -88,7 +88,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     bundle = load_bundle(shipped_bundle())
     engines = {f"ort{t}": OrtEngine(bundle, threads=int(t)) for t in args.ort_threads.split(",")}
-    engines["torch"] = TorchEngine.from_weights(shipped_path())
+    engines["torch"] = TorchEngine.from_weights(shipped_bundle())
     settings = InpaintSettings(consistency_weight=args.consistency)
     flops = bundle.flops("generator", "generator_vjp", critic_graph(settings.prior, args.consistency))
     peaks = {t: gemm_gflops(int(t)) for t in args.ort_threads.split(",")}

@@ -60,8 +60,8 @@ def compare(name, picture, hole, ort, gpu) -> dict:
 
 
 def main() -> int:
+    from inpaint.inpainters import gpu_inpainter
     from inpaint.runtime.complete import Inpainter
-    from inpaint.runtime.gpu import gpu_inpainter
     out = Path(sys.argv[1])
     ort = Inpainter.from_bundle()
     gpu = gpu_inpainter()

@@ -37,7 +37,7 @@ def main() -> None:
     import torch
 
     from inpaint.imageio import read_image, read_mask
-    from inpaint.runtime.gpu import gpu_inpainter
+    from inpaint.inpainters import gpu_inpainter
     picture = read_image(IMAGE)
     hole = read_mask(out / "mask64.png", picture.size)
     t0 = time.perf_counter()

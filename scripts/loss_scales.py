@@ -13,11 +13,11 @@ import sys
 import numpy as np
 
 from inpaint.eval.harness import mask_for, pick_images
-from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.ops import CpuOps
 from inpaint.runtime.optimise import initial_z
 from inpaint.runtime.problem import make_problem
-from inpaint.weights import shipped_path
+from inpaint.torch_engines.eager import TorchEngine
+from inpaint.weights import shipped_bundle
 
 DATA = "../shared/data/celeba64/val.zip"
 
@@ -29,7 +29,7 @@ def norm(g: np.ndarray) -> float:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 16
-    engine = TorchEngine.from_weights(shipped_path())
+    engine = TorchEngine.from_weights(shipped_bundle())
     idx, images = pick_images(DATA, n, 64, 0, skip=500)
     y = images.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1
     x = engine.generator(initial_z(n, 100, 1))

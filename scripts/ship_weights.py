@@ -51,8 +51,7 @@ def main() -> None:
         checkpoint.save(source, checkpoint.to_weights(ck, torch.float16, meta))
         write_bundle(source, out, force=True)
 
-    from inpaint.weights import load_shipped
-    spec, g, _ = load_shipped(args.name)
+    spec, g, _ = checkpoint.load_models(out)
     grid = REPO / "docs" / f"samples_{args.name}.png"
     save_samples(g, sample_z(64, spec.z_dim, SAMPLE_SEED), grid)
     print(json.dumps({**meta, "bundle": str(out.relative_to(REPO)),

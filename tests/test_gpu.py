@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from inpaint.masks import make_mask
-from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.optimise import initial_z
 from inpaint.runtime.problem import make_problem
+from inpaint.torch_engines.eager import TorchEngine
 from inpaint.train.checkpoint import load_models
 
 pytestmark = [pytest.mark.gpu, pytest.mark.torch_cuda]

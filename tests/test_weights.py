@@ -7,12 +7,12 @@ import pytest
 import torch
 from PIL import Image
 
+from inpaint.errors import CheckpointError
 from inpaint.runtime.bundle import load_bundle
 from inpaint.train import checkpoint
 from inpaint.train.checkpoint import WEIGHTS_KIND
 from inpaint.train.samples import sample_z, save_samples
-from inpaint.weights import DEFAULT_MODEL, HERE, load_shipped, shipped_bundle, shipped_path
-from inpaint.errors import CheckpointError
+from inpaint.weights import DEFAULT_MODEL, HERE, shipped_bundle
 
 REPO = HERE.parents[2]
 REPO_DOCS = REPO / "docs"
@@ -35,7 +35,7 @@ def test_model_files_fit_the_budget():
 def test_shipped_model_reads_as_an_fp16_weights_file_and_saves_as_one(tmp_path):
     """The bundle's weights file gives torch the fp16 state_dicts with the spec and the training
     facts; written out, they load with torch.load(weights_only=True)."""
-    payload = checkpoint.load(shipped_path(), WEIGHTS_KIND)
+    payload = checkpoint.load(shipped_bundle(), WEIGHTS_KIND)
     assert payload["spec"].resolution == 64 and payload["encoder"]["width"] == 32
     for part in ("G", "D", "E"):
         assert all(v.dtype == torch.float16 for v in payload[part].values() if v.is_floating_point())
@@ -62,12 +62,12 @@ def test_shipped_weights_widen_to_the_fp32_file_the_graphs_were_exported_with():
 
 def test_unknown_shipped_model():
     with pytest.raises(CheckpointError, match=DEFAULT_MODEL):
-        shipped_path("no-such-model")
+        shipped_bundle("no-such-model")
 
 
 def test_sample_sheet_is_what_the_shipped_weights_draw(tmp_path):
     """docs/samples_celeba64.png is regenerated exactly by scripts/ship_weights.py's recipe."""
-    spec, g, _ = load_shipped()
+    spec, g, _ = checkpoint.load_models(shipped_bundle())
     save_samples(g, sample_z(64, spec.z_dim, 0), tmp_path / "s.png")
     ours = np.asarray(Image.open(tmp_path / "s.png"), np.float32)
     committed = np.asarray(Image.open(REPO_DOCS / f"samples_{DEFAULT_MODEL}.png"), np.float32)
@@ -84,7 +84,7 @@ def _val_faces(shared_data, n):
 @torch.no_grad()
 def test_generator_draws_aligned_faces(shared_data):
     """The average of many samples is the average aligned face of the held-out split."""
-    spec, g, _ = load_shipped()
+    spec, g, _ = checkpoint.load_models(shipped_bundle())
     fake = g(sample_z(512, spec.z_dim, 1))
     real = _val_faces(shared_data, 512)
     corr = np.corrcoef(fake.mean(0).flatten().numpy(), real.mean(0).flatten().numpy())[0, 1]
@@ -96,7 +96,7 @@ def test_generator_draws_aligned_faces(shared_data):
 @torch.no_grad()
 def test_global_discriminator_prefers_real_faces_to_scrambled_ones(shared_data):
     """The prior knows face structure: swapping the top and bottom halves lowers the score."""
-    _, _, d = load_shipped()
+    _, _, d = checkpoint.load_models(shipped_bundle())
     real = _val_faces(shared_data, 256)
     scrambled = torch.cat([real[:, :, 32:], real[:, :, :32]], dim=2)
     s_real, s_scr = d.global_branch(real)[1], d.global_branch(scrambled)[1]

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 from inpaint.masks import make_mask
-from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.ops import CpuOps
 from inpaint.runtime.optimise import initial_z, optimise
 from inpaint.runtime.problem import make_problem
 from inpaint.spec import InpaintSettings
+from inpaint.torch_engines.eager import TorchEngine
 
 
 @pytest.mark.parametrize("norm, prior, mu", [("l1", "joint", 30.0), ("l2", "global", 0.0)])

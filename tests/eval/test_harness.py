@@ -249,11 +249,11 @@ def test_shards_of_a_draw_join_into_the_whole(small_split, tiny_weights):
 def test_the_default_start_is_what_inpaint_rt_complete_starts_from(small_split, tiny_weights, tiny_encoder_weights):
     """init "auto": the latent encoder where the model has one, else random z, as inpaint-rt."""
     from inpaint.eval.harness import EvalSettings, resolve_inits
-    from inpaint.runtime.complete import Inpainter
+    from inpaint.inpainters import torch_inpainter
     for weights, start in ((tiny_encoder_weights, "encoder"), (tiny_weights, "random")):
         s = EvalSettings(str(small_split), weights=str(weights), methods=("ours",))
         assert s.inits == ("auto",)
-        assert resolve_inits(s) == (Inpainter.from_weights(weights).settings.init,) == (start,)
+        assert resolve_inits(s) == (torch_inpainter(weights).settings.init,) == (start,)
     s = EvalSettings(str(small_split), weights=str(tiny_encoder_weights), methods=("ours",), inits=("auto", "encoder"))
     assert resolve_inits(s) == ("encoder",)
     r = evaluate(_settings(small_split, tiny_encoder_weights, masks=("center",), methods=("ours",), inits=("auto",),

@@ -10,9 +10,9 @@ from inpaint.errors import OutputError
 from inpaint.masks import make_mask
 from inpaint.runtime.bundle import BUNDLE_FORMAT, BundleError, load_bundle
 from inpaint.runtime.engines.ort import OrtEngine
-from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.optimise import initial_z
 from inpaint.runtime.problem import make_problem
+from inpaint.torch_engines.eager import TorchEngine
 
 
 @pytest.fixture(scope="module")
@@ -193,10 +193,10 @@ def fp16_bundle(tmp_path_factory):
     """The shipped model as fp16 graphs (the tiny random model's critic features hardly depend on
     its input, so its consistency loss is too small to measure in half precision)."""
     from inpaint.export.bundle import write_bundle
-    from inpaint.weights import shipped_path
+    from inpaint.weights import shipped_bundle
     lines = []
     out = tmp_path_factory.mktemp("fp16") / "celeba64-fp16"
-    write_bundle(shipped_path(), out, fp16=True, log=lines.append)
+    write_bundle(shipped_bundle(), out, fp16=True, log=lines.append)
     return out, lines
 
 
@@ -225,8 +225,8 @@ FP16_TOLERANCE = 2e-2   # norm-wise relative error of any fp16 graph output agai
 def test_fp16_graphs_stay_close_to_fp32_autograd(fp16_bundle, prior, lam, mu):
     """Each graph fed the same inputs as torch, except that the VJP uses the fp16 generator's own
     saved activations (as the runtime does): the ReLU masks and tanh derivative differ slightly."""
-    from inpaint.weights import shipped_path
-    half, ref = OrtEngine(load_bundle(fp16_bundle[0]), threads=1), TorchEngine.from_weights(shipped_path())
+    from inpaint.weights import shipped_bundle
+    half, ref = OrtEngine(load_bundle(fp16_bundle[0]), threads=1), TorchEngine.from_weights(shipped_bundle())
     z = initial_z(4, 100, 7)
     y = np.random.default_rng(7).uniform(-1, 1, (4, 3, 64, 64)).astype(np.float32)
     p = make_problem(y, np.stack([make_mask("center", 64, i) for i in range(4)]), 32)

@@ -7,7 +7,7 @@ import pytest
 from inpaint.masks import make_mask
 from inpaint.runtime.bundle import load_bundle
 from inpaint.runtime.engines.ort import OrtEngine
-from inpaint.runtime.engines.torch import TorchEngine
+from inpaint.torch_engines.eager import TorchEngine
 
 PARITY = 1e-5   # largest relative error of the exported encoder against torch
 
@@ -47,9 +47,9 @@ def test_shipped_encoder_matches_torch_and_stays_in_the_box(shared_data):
     """The shipped bundle's encoder against the shipped weights in torch, on real val images with
     the evaluation's masks (and on inputs scaled far out of range): z in [-1, 1]^100."""
     from inpaint.eval.harness import pick_images
-    from inpaint.weights import shipped_bundle, shipped_path
+    from inpaint.weights import shipped_bundle
     ort_e = OrtEngine(load_bundle(shipped_bundle()), threads=1)
-    ref = TorchEngine.from_weights(shipped_path())
+    ref = TorchEngine.from_weights(shipped_bundle())
     assert ort_e.has_encoder and ref.has_encoder
     _, images = pick_images(str(shared_data / "celeba64" / "val.zip"), 16, 64, seed=3)
     y = images.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1

@@ -89,6 +89,7 @@ def test_export_cli_adds_gl_and_refuses_a_checkpoint_without_it(gl_checkpoint, b
 
 def test_inpainter_fills_only_the_hole_and_the_runtimes_agree(gl_checkpoint, bundle):
     from inpaint.imageio import Picture
+    from inpaint.inpainters import torch_inpainter
     from inpaint.runtime.complete import Inpainter
     add_gl(gl_checkpoint, bundle, log=lambda m: None)
     rng = np.random.default_rng(0)
@@ -96,7 +97,7 @@ def test_inpainter_fills_only_the_hole_and_the_runtimes_agree(gl_checkpoint, bun
     hole = np.zeros((64, 64), bool)
     hole[20:44, 16:40] = True
     outs = {}
-    for name, inpainter in (("ort", Inpainter.from_bundle(bundle)), ("torch", Inpainter.from_weights(bundle))):
+    for name, inpainter in (("ort", Inpainter.from_bundle(bundle)), ("torch", torch_inpainter(bundle))):
         (c,) = inpainter.complete_gl([Picture(pixels, None, "RGB")], [hole], framing="whole")
         assert np.array_equal(c.picture.pixels[~hole], pixels[~hole])
         assert c.report["method"] == "gl" and c.z.size == 0

@@ -6,9 +6,9 @@ import torch
 from inpaint.export.adjoint import crop, selector, uncrop
 from inpaint.export.graphs import CriticGraph, FeaturesGraph, GeneratorGraph, GeneratorVJPGraph
 from inpaint.masks import make_mask
-from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.optimise import initial_z
 from inpaint.runtime.problem import make_problem
+from inpaint.torch_engines.eager import TorchEngine
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ import numpy as np
 from PIL import Image
 
 from inpaint.imageio import Picture
+from inpaint.inpainters import torch_inpainter
 from inpaint.masks import make_mask
 from inpaint.runtime.complete import Inpainter
 from inpaint.spec import InpaintSettings
@@ -18,8 +19,8 @@ def test_ort_completion_matches_torch_completion(tiny_weights, tiny_bundle):
     pictures = [Picture(face, None, "RGB"), Picture(np.ascontiguousarray(face[:, ::-1]), None, "RGB")]
     holes = [make_mask(k, 64, 0) < 0.5 for k in ("center", "pattern")]
     a = Inpainter.from_bundle(tiny_bundle, settings, threads=1).complete_many(pictures, holes)
-    b = Inpainter.from_weights(tiny_weights, settings=settings).complete_many(pictures, holes)
-    engine = Inpainter.from_weights(tiny_weights).engine
+    b = torch_inpainter(tiny_weights, settings=settings).complete_many(pictures, holes)
+    engine = torch_inpainter(tiny_weights).engine
     x_a = engine.generator(np.stack([c.z for c in a]))
     x_b = engine.generator(np.stack([c.z for c in b]))
     assert np.abs(x_a - x_b).mean() < 1e-4                  # on the [-1, 1] scale

@@ -20,13 +20,13 @@ except InpaintError as e:
 from inpaint.masks import make_mask  # noqa: E402
 from inpaint.runtime.cuda import DeviceArray  # noqa: E402
 from inpaint.runtime.device_search import DeviceSearch, device_search  # noqa: E402
-from inpaint.runtime.engines.torch import TorchEngine  # noqa: E402
-from inpaint.runtime.engines.torch_device import TorchDeviceEngine  # noqa: E402
 from inpaint.runtime.ops import CpuOps  # noqa: E402
 from inpaint.runtime.ops.cuda_ops import CudaAdamState  # noqa: E402
 from inpaint.runtime.optimise import initial_z, optimise  # noqa: E402
 from inpaint.runtime.problem import make_problem  # noqa: E402
 from inpaint.spec import InpaintSettings  # noqa: E402
+from inpaint.torch_engines.device import TorchDeviceEngine  # noqa: E402
+from inpaint.torch_engines.eager import TorchEngine  # noqa: E402
 
 RTOL = 1e-4   # cuDNN against CPU convolutions, both fp32 (TF32 off)
 EARLY = InpaintSettings(iterations=300, restarts=1, lr=1e-6, patience=5, rel_tol=1e-3)  # stops at 6

@@ -8,11 +8,11 @@ import pytest
 from host_cuda import view
 from inpaint.masks import importance_weights, make_mask
 from inpaint.runtime.cuda import DeviceArray, DeviceBuffer, Stream
-from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.ops import AdamState, CpuOps
 from inpaint.runtime.optimise import initial_z, optimise
 from inpaint.runtime.problem import make_problem
 from inpaint.spec import InpaintSettings
+from inpaint.torch_engines.eager import TorchEngine
 
 
 class HostOps:

@@ -153,12 +153,12 @@ def test_square_partly_outside_is_cut_as_hole_and_pasted_back():
 
 
 def test_complete_in_a_square_partly_outside_keeps_known_pixels(tiny_weights):
-    from inpaint.runtime.complete import Inpainter
+    from inpaint.inpainters import torch_inpainter
     rng = np.random.default_rng(2)
     rgb = rng.integers(0, 256, (90, 120, 3), dtype=np.uint8)
     hole = block((90, 120), 5, 40, 30, 30) | block((90, 120), 100, 5, 10, 10)
-    done = Inpainter.from_weights(tiny_weights, settings=FAST).complete(Picture(rgb, None, "RGB"), hole,
-                                                                        framing=Box(-20, 20, 80))
+    done = torch_inpainter(tiny_weights, settings=FAST).complete(Picture(rgb, None, "RGB"), hole,
+                                                                 framing=Box(-20, 20, 80))
     out = done.picture.pixels
     assert out.shape == rgb.shape
     np.testing.assert_array_equal(out[~hole], rgb[~hole])
@@ -168,11 +168,11 @@ def test_complete_in_a_square_partly_outside_keeps_known_pixels(tiny_weights):
 
 
 def test_auto_without_a_face_equals_whole(tiny_weights):
-    from inpaint.runtime.complete import Inpainter
+    from inpaint.inpainters import torch_inpainter
     rng = np.random.default_rng(4)
     rgb = np.asarray(Image.fromarray(rng.integers(0, 256, (5, 5, 3), dtype=np.uint8)).resize((96, 80), Image.BICUBIC))
     hole = block((80, 96), 30, 30, 20, 20)
-    inp = Inpainter.from_weights(tiny_weights, settings=FAST)
+    inp = torch_inpainter(tiny_weights, settings=FAST)
     auto = inp.complete(Picture(rgb, None, "RGB"), hole)
     whole = inp.complete(Picture(rgb, None, "RGB"), hole, framing="whole")
     assert auto.framing.how == "whole (fallback)" and whole.framing == WHOLE

@@ -29,7 +29,7 @@ SETTINGS = InpaintSettings(iterations=40, restarts=2, patience=1000)
 def gpu(tiny_weights):
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA GPU that torch can use")
-    from inpaint.runtime.gpu import gpu_inpainter
+    from inpaint.inpainters import gpu_inpainter
     return gpu_inpainter(tiny_weights, SETTINGS)
 
 

@@ -12,9 +12,9 @@ from inpaint.masks import make_mask
 from inpaint.runtime.bundle import load_bundle
 from inpaint.runtime.complete import Inpainter
 from inpaint.runtime.engines.ort import OrtEngine
-from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.problem import make_problem
 from inpaint.spec import DEFAULT_ITERATIONS, DEFAULT_LR, DEFAULT_RESTARTS, InpaintSettings
+from inpaint.torch_engines.eager import TorchEngine
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -86,11 +86,11 @@ def test_the_encoder_starts_the_search_nearer_the_answer(shared_data):
     """With the shipped model on real val images: the encoder's start has under half the loss of a
     random start (docs/RESULTS.md measures where each start ends)."""
     from inpaint.eval.harness import pick_images
-    from inpaint.weights import shipped_path
+    from inpaint.weights import shipped_bundle
     _, images = pick_images(str(shared_data / "celeba64" / "val.zip"), 6, 64, seed=11)
     pictures = [Picture(im, None, "RGB") for im in images]
     holes = [make_mask(("center", "pattern")[i % 2], 64, i) < 0.5 for i in range(6)]
-    engine = TorchEngine.from_weights(shipped_path())
+    engine = TorchEngine.from_weights(shipped_bundle())
     first = {}
     for init in ("encoder", "random"):
         inpainter = Inpainter(engine, settings=InpaintSettings(init=init, iterations=1, restarts=1))

@@ -4,11 +4,11 @@ import torch
 import torch.nn.functional as F
 
 from inpaint.masks import center_mask, make_mask
-from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.ops import CpuOps
 from inpaint.runtime.optimise import Search, initial_z, optimise
 from inpaint.runtime.problem import make_problem
 from inpaint.spec import InpaintSettings
+from inpaint.torch_engines.eager import TorchEngine
 from inpaint.train.models import crop_patches
 
 

@@ -3,7 +3,7 @@ import warnings
 
 import pytest
 
-from inpaint.runtime.engines.torch_device import numerics
+from inpaint.torch_engines.device import numerics
 
 torch = pytest.importorskip("torch")
 

@@ -60,8 +60,9 @@ def _settings(out, weights, **kw):
 def test_the_objective_trains_e_through_the_frozen_generator():
     """A few Adam steps on one batch, with the shipped G: the latent and image losses fall, the
     gradient reaches E through G, and G itself does not change."""
-    from inpaint.weights import load_shipped
-    spec, g, _ = load_shipped()
+    from inpaint.train.checkpoint import load_models
+    from inpaint.weights import shipped_bundle
+    spec, g, _ = load_models(shipped_bundle())
     g.requires_grad_(False)
     g_before = {k: v.clone() for k, v in g.state_dict().items()}
     torch.manual_seed(0)

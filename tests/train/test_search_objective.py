@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from inpaint.masks import make_mask
-from inpaint.runtime.engines.torch import TorchEngine
 from inpaint.runtime.ops import CpuOps
 from inpaint.runtime.optimise import initial_z
 from inpaint.runtime.problem import make_problem
 from inpaint.spec import InpaintSettings, method_settings
+from inpaint.torch_engines.eager import TorchEngine
 from inpaint.train.search_objective import search_losses
 
 

@@ -51,7 +51,7 @@ def measured_peak(device: str, threads: int | None) -> dict:
     """Best fp32 matrix-product rate (GFLOP/s) on the device, with TF32 off; fp16 too on a GPU."""
     import torch
 
-    from inpaint.runtime.engines.torch_device import numerics
+    from inpaint.torch_engines.device import numerics
     if threads:
         torch.set_num_threads(threads)
     cuda = device.startswith("cuda")

@@ -140,8 +140,8 @@ class DeviceRunner:
     graph) with its networks on eager PyTorch ("gpu") or on the bundle's TensorRT plans ("trt")."""
 
     def __init__(self, name: str, weights: Path, bundle_root: Path):
+        from inpaint.inpainters import device_engine
         from inpaint.runtime.cuda import Stream, set_device
-        from inpaint.runtime.gpu import device_engine
         from inpaint.runtime.ops.cuda_ops import CudaOps
         self.name = name
         set_device(0)            # the stream belongs to the device current when it is made

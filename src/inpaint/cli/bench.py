@@ -64,10 +64,10 @@ def main(backends, batches, iterations, warmup, search_iterations, rounds, devic
     from inpaint.bench.report import markdown, plot
     from inpaint.bench.run import BenchSettings, run
     from inpaint.bench.runners import BACKENDS, unavailable
-    from inpaint.weights import shipped_bundle, shipped_path
+    from inpaint.weights import shipped_bundle
 
     bundle = bundle or shipped_bundle()
-    weights = weights or shipped_path()
+    weights = weights or shipped_bundle()
     if backends is None:
         backends = tuple(b for b in BACKENDS if not unavailable(b, device, bundle))
         skipped = [f"{b} ({unavailable(b, device, bundle)})" for b in BACKENDS if b not in backends]

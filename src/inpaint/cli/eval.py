@@ -193,8 +193,8 @@ def _prior(samples, reference, reference_n, weights, seed, device, json_path, pr
     from inpaint.eval.prior import prior_kid
     from inpaint.eval.tables import KID_SCALE
     from inpaint.train.checkpoint import load_models
-    from inpaint.weights import shipped_path
-    g = load_models(weights or shipped_path())[1].to(device)
+    from inpaint.weights import shipped_bundle
+    g = load_models(weights or shipped_bundle())[1].to(device)
     result = prior_kid(g, str(reference), samples, reference_n, seed, progress=progress)
     result["weights"] = str(weights) if weights else "the shipped model"
     if json_path:

@@ -302,7 +302,7 @@ def _where(engine, device) -> str:
 
 
 def _inpainter(backend, bundle, weights, device, settings, quiet=False):
-    from inpaint.runtime.backends import inpainter_for
+    from inpaint.inpainters import inpainter_for
     return inpainter_for(backend, bundle, weights, device, settings,
                          on_note=None if quiet else lambda note: click.echo(f"note: {note}", err=True))
 

@@ -28,7 +28,7 @@ class Completer:
 
     def __init__(self, bundle: str | None, settings: dict, threads: int, invert: bool, framing: str,
                  backend: str = "auto", gpu: bool = False):
-        from inpaint.runtime.backends import inpainter_for
+        from inpaint.inpainters import inpainter_for
         from inpaint.runtime.framing import parse_framing
         # Ray shows an actor only the GPUs it was given: device None is the first of them
         self.inpainter = inpainter_for(backend, bundle, None, None if gpu else "cpu", InpaintSettings(**settings),

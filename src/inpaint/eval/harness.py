@@ -105,9 +105,9 @@ def resolve_inits(s: EvalSettings) -> tuple[str, ...]:
     if "auto" not in s.inits:
         return s.inits
     if any(m in GAN_METHODS for m in s.methods):
-        from inpaint.runtime.engines.torch import TorchEngine
-        from inpaint.weights import shipped_path
-        auto = "encoder" if TorchEngine.from_weights(s.weights or shipped_path()).has_encoder else "random"
+        from inpaint.torch_engines.eager import TorchEngine
+        from inpaint.weights import shipped_bundle
+        auto = "encoder" if TorchEngine.from_weights(s.weights or shipped_bundle()).has_encoder else "random"
     else:
         auto = "random"
     return tuple(dict.fromkeys(auto if i == "auto" else i for i in s.inits))
@@ -130,7 +130,7 @@ def gan_inpainter(s: EvalSettings, settings):
     """The Inpainter for ours/se on s.device: on a CUDA device the GPU runtime (the search with its
     state on the device, runtime/gpu.py) where cuda.core is installed for its kernels, elsewhere
     the host loop on eager PyTorch (on that device). Both give the same fills to rounding."""
-    from inpaint.runtime.complete import Inpainter
+    from inpaint.inpainters import gpu_inpainter, torch_inpainter
     if s.device.startswith("cuda"):
         from inpaint.kernels.build import cuda_core
         try:
@@ -138,9 +138,8 @@ def gan_inpainter(s: EvalSettings, settings):
         except InpaintError as e:
             warnings.warn(f"the host loop searches on {s.device}, since the GPU runtime cannot: {e}")
         else:
-            from inpaint.runtime.gpu import gpu_inpainter
             return gpu_inpainter(s.weights, settings, int(s.device.partition(":")[2] or 0))
-    return Inpainter.from_weights(s.weights, s.device, settings)
+    return torch_inpainter(s.weights, s.device, settings)
 
 
 def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettings,
@@ -404,5 +403,5 @@ def _resolution(s: EvalSettings) -> int:
     if not (set(s.methods) & set(GAN_METHODS)):     # the classical fills and GL run at 64x64
         return 64
     from inpaint.train.checkpoint import load
-    from inpaint.weights import shipped_path
-    return load(s.weights or shipped_path())["spec"].resolution
+    from inpaint.weights import shipped_bundle
+    return load(s.weights or shipped_bundle())["spec"].resolution

@@ -90,7 +90,7 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, f
             "precision": "fp16" if fp16 else "fp32",
             **({"fp16_error": errors} if fp16 else {}),
             "graphs": {name: {"file": p.name, "sha256": sha256_file(p), "flops_per_sample": graph_flops(p),
-                              **_signature(onnx.load(p, load_external_data=False)),
+                              **graph_signature(onnx.load(p, load_external_data=False)),
                               "external": stored.external[name]}
                        for name, p in graphs.items()},
             "weights": weights,
@@ -112,7 +112,7 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, f
     return manifest
 
 
-def _signature(model) -> dict:
+def graph_signature(model) -> dict:
     """Inputs and outputs of a graph: name, dtype and shape ('batch' for the dynamic axis)."""
     import onnx
 

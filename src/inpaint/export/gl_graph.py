@@ -163,7 +163,7 @@ def add_gl(checkpoint: str | Path, bundle_dir: str | Path, log=print) -> dict:
     import onnx
     import torch
 
-    from inpaint.export.bundle import _signature
+    from inpaint.export.bundle import graph_signature
     from inpaint.export.flops import graph_flops
     from inpaint.train.checkpoint import load
     from inpaint.train.gl_loop import load_gl
@@ -187,7 +187,7 @@ def add_gl(checkpoint: str | Path, bundle_dir: str | Path, log=print) -> dict:
             from inpaint.train.gl import GLInpainter
             rounding = float((GLInpainter(net)(image, known) - GLInpainter(net32)(image, known)).abs().max())
         digest = sha256_file(tmp)
-        entry = {"sha256": digest, "flops_per_sample": graph_flops(tmp), **_signature(onnx.load(str(tmp))),
+        entry = {"sha256": digest, "flops_per_sample": graph_flops(tmp), **graph_signature(onnx.load(str(tmp))),
                  "external": []}
         name = f"{GL_GRAPH}-{digest[:12]}.onnx"
         tmp.replace(bundle_dir / name)

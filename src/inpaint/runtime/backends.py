@@ -4,7 +4,7 @@ auto prefers TensorRT (tensorrt and cuda-python installed, a GPU, and plans for 
 then ONNX Runtime on CUDA (onnxruntime-gpu), then ONNX Runtime on the CPU. Weights files (not
 bundles) run on eager PyTorch, or with --backend gpu on the GPU runtime (the search's state on
 the device, CUDA kernels, one iteration replayed as a CUDA graph, PyTorch running the networks).
-Nothing here imports torch.
+Nothing here imports torch; inpaint.inpainters builds the engine chosen.
 """
 from __future__ import annotations
 
@@ -120,42 +120,3 @@ def choose(backend: str, device: str | None, bundle_root: Path, weights: Path | 
         return Choice("ort", ("CPUExecutionProvider",))
     return Choice("torch")
 
-
-def inpainter_for(backend: str, bundle=None, weights=None, device: str | None = None,
-                  settings=None, on_note=None, threads: int | None = None):
-    """The Inpainter for --backend, --bundle, --weights and --device as inpaint-rt takes them:
-    the choice (choose()) built, with `settings`; on_note(text) hears why a faster backend was
-    passed over; threads: ONNX Runtime's per graph (default: every core). InpaintError names what
-    cannot work and the fix."""
-    from inpaint.runtime.complete import Inpainter
-    from inpaint.spec import InpaintSettings
-    from inpaint.weights import shipped_bundle
-    settings = settings or InpaintSettings()
-    if bundle is not None and weights is not None:
-        raise InpaintError("give either --bundle (trt, ort) or --weights (torch), not both")
-    if backend == "torch" and bundle is not None:
-        raise InpaintError("--bundle is for --backend trt, ort or gpu; give --weights FILE for torch")
-    choice = choose(backend, device, Path(bundle) if bundle else shipped_bundle(), weights)
-    if choice.note and on_note is not None:
-        on_note(choice.note)
-    if choice.backend in ("trt", "ort"):
-        return Inpainter.from_bundle(bundle, settings, threads, backend=choice.backend, providers=choice.providers,
-                                     device=device_index(device))
-    if choice.backend == "gpu":
-        import torch
-        if not torch.cuda.is_available():
-            raise InpaintError("--backend gpu asked for, but torch sees no CUDA GPU; use --backend ort")
-        from inpaint.runtime.gpu import gpu_inpainter
-        index = device_index(device)
-        root = Path(bundle) if bundle else shipped_bundle()
-        engine = "trt" if weights is None and not trt_ready(root, index) else "torch"   # TensorRT where it can run
-        return gpu_inpainter(weights, settings, index, engine, root)
-    try:
-        import torch
-    except ImportError:
-        raise InpaintError("--backend torch needs PyTorch: pip install 'inpaint[train]', "
-                           "or use --backend ort") from None
-    device = device or "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InpaintError("--device cuda asked for, but torch sees no CUDA GPU; use --device cpu")
-    return Inpainter.from_weights(weights, device, settings)

@@ -49,13 +49,6 @@ class Inpainter:
         self._framer: Framer | None = None
 
     @classmethod
-    def from_weights(cls, path=None, device: str = "cpu", settings: InpaintSettings = InpaintSettings()):
-        """An Inpainter on the eager PyTorch engine, from a weights file (default: the shipped model)."""
-        from inpaint.runtime.engines.torch import TorchEngine
-        from inpaint.weights import shipped_path
-        return cls(TorchEngine.from_weights(path or shipped_path(), device), settings=settings)
-
-    @classmethod
     def from_bundle(cls, path=None, settings: InpaintSettings = InpaintSettings(), threads: int | None = None,
                     backend: str = "ort", providers: tuple[str, ...] | None = None, device: int = 0):
         """An Inpainter on a bundle (default: the shipped one): ONNX Runtime (with `providers`,

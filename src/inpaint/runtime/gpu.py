@@ -3,15 +3,14 @@
 Inpainter drives a search function and an ops object; here the search is device_search (all state
 on the GPU, one iteration replayed as a CUDA graph) and the ops object blends with CudaOps.blend,
 taking and returning the host arrays Inpainter works with. The networks run on TensorRT
-(TrtDeviceEngine) or on eager PyTorch (TorchDeviceEngine), on the same device buffers.
+(TrtDeviceEngine) or on eager PyTorch (inpaint.torch_engines.device), on the same device buffers;
+inpaint.inpainters.gpu_inpainter puts the pieces together.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from inpaint.runtime.cuda import DeviceArray, Stream
+from inpaint.runtime.cuda import DeviceArray
 from inpaint.spec import InpaintSettings
 
 BLEND_TOL = 1e-5   # relative residual of the Poisson solver (CudaOps.blend states what it bounds)
@@ -53,31 +52,3 @@ def gpu_search(engine, ops: GpuOps, problem, settings: InpaintSettings, z=None, 
         on_best(search.iterations, search)
     return search
 
-
-def device_engine(kind: str, stream: Stream, weights=None, bundle=None, device: int = 0):
-    """The networks of the GPU runtime on `stream`: "trt", the bundle's TensorRT plans
-    (TrtDeviceEngine), or "torch", eager PyTorch on the weights (TorchDeviceEngine)."""
-    if kind == "trt":
-        from inpaint.runtime.bundle import load_bundle
-        from inpaint.runtime.engines.trt_device import TrtDeviceEngine
-        from inpaint.weights import shipped_bundle
-        return TrtDeviceEngine(load_bundle(bundle or shipped_bundle()), stream, device)
-    if kind != "torch":
-        raise ValueError(f"unknown device engine {kind!r}; use 'trt' or 'torch'")
-    from inpaint.runtime.engines.torch_device import TorchDeviceEngine
-    from inpaint.weights import shipped_path
-    return TorchDeviceEngine.from_weights(weights or shipped_path(), stream, device)
-
-
-def gpu_inpainter(weights: str | Path | None = None, settings: InpaintSettings = InpaintSettings(),
-                  device: int = 0, engine: str = "torch", bundle: str | Path | None = None):
-    """An Inpainter on the GPU runtime: the networks on TensorRT (engine "trt", the bundle's plans)
-    or eager PyTorch (engine "torch", a weights file); default: the shipped model."""
-    from inpaint.runtime.complete import Inpainter
-    from inpaint.runtime.cuda import set_device
-    from inpaint.runtime.ops.cuda_ops import CudaOps
-    set_device(device)       # the stream belongs to the device current when it is made
-    stream = Stream()
-    ops = CudaOps(stream, device_id=device)
-    return Inpainter(device_engine(engine, stream, weights, bundle, device), GpuOps(ops), settings,
-                     search=gpu_search)

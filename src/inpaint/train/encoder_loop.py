@@ -138,7 +138,7 @@ def train_encoder(settings: EncoderSettings, resume: bool = False, progress: boo
 def _train_encoder(settings, resume, progress, log, overrides, ranks, dev) -> dict:
     from inpaint.train import distributed
     from inpaint.train.checkpoint import load_models
-    from inpaint.weights import shipped_path
+    from inpaint.weights import shipped_bundle
 
     if not ranks.main:
         progress, log = False, lambda *a, **k: None
@@ -146,7 +146,7 @@ def _train_encoder(settings, resume, progress, log, overrides, ranks, dev) -> di
     settings, state = open_run(EncoderSettings, settings, checkpoint.ENCODER_CHECKPOINT_KIND, resume, overrides,
                                ranks)
     rows, batch = ranks.rows(settings.batch_size), settings.batch_size
-    source = Path(settings.weights) if settings.weights else shipped_path()
+    source = Path(settings.weights) if settings.weights else shipped_bundle()
     model_file = out / LAST if resume else source
     if settings.objective not in ("pixel", "ours", "se"):
         from inpaint.errors import InpaintError

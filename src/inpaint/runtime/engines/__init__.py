@@ -2,7 +2,8 @@
 
 The engines of the host loop (runtime/optimise.py, written once against this interface) take
 and return numpy arrays. The device search (runtime/device_search.py) uses the same calls on
-DeviceArrays, with engines that keep everything on the GPU (engines/torch_device.py).
+DeviceArrays, with engines that keep everything on the GPU (engines/trt_device.py, and
+inpaint.torch_engines.device on the torch side).
 """
 from __future__ import annotations
 

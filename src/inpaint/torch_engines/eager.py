@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from inpaint.spec import ModelSpec
+from inpaint.train.search_objective import critic_terms
 
 
 class TorchEngine:
@@ -75,7 +76,6 @@ class TorchEngine:
         return s.global_features, s.patch_features
 
     def critic(self, x, known, box, target, prior, prior_weight, consistency_weight):
-        from inpaint.train.search_objective import critic_terms
         xt, m, bt = self._t(x).requires_grad_(True), self._t(known), self._t(box)
         with self._torch.enable_grad():
             prior_loss, consistency = critic_terms(self.d, xt, m, lambda image: self._features(image, bt),

@@ -27,6 +27,7 @@ import numpy as np
 from inpaint.errors import InpaintError
 from inpaint.runtime.cuda import DeviceArray, DeviceBuffer, Stream
 from inpaint.spec import ModelSpec
+from inpaint.train.search_objective import critic_terms
 
 F32 = np.dtype(np.float32)
 
@@ -211,7 +212,6 @@ class TorchDeviceEngine:
         of prior_weight * prior + consistency_weight * consistency with respect to x."""
         if consistency_weight and target is None:
             raise ValueError("a consistency_weight needs the target features: pass target_features(M*y, box)")
-        from inpaint.train.search_objective import critic_terms
         b = x.shape[0]
         outs = self._output("prior", (b,)), self._output("consistency", (b,)), self._output("g_x", x.shape)
         torch = self._torch
