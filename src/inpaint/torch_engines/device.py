@@ -218,7 +218,7 @@ class TorchDeviceEngine:
         with self._on_stream():
             xt = self._view(x).detach().requires_grad_(True)
             m, bt = self._view(known), self._view(box)
-            targets = None if target is None else (self._view(target[0]), self._view(target[1]))
+            targets = (self._view(target[0]), self._view(target[1])) if consistency_weight else None
             with torch.enable_grad():
                 prior_loss, consistency = critic_terms(self.d, xt, m, lambda image: self._features(image, bt),
                                                        targets, prior, consistency_weight)
