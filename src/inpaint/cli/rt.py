@@ -10,7 +10,7 @@ import click
 
 from inpaint.cli.common import user_errors
 from inpaint.errors import InpaintError, OutputError
-from inpaint.spec import DEFAULT_ITERATIONS
+from inpaint.spec import DEFAULT_ITERATIONS, METHODS
 
 SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 BATCH = 16   # images completed together in the batch form
@@ -42,7 +42,7 @@ def main():
               help="Bundle for trt, ort and gpu [default: the shipped celeba64].")
 @click.option("--weights", type=click.Path(path_type=Path),
               help="Weights for --backend torch or gpu [default: the shipped celeba64].")
-@click.option("--method", type=click.Choice(["ours", "se", "gl"]), default="ours",
+@click.option("--method", type=click.Choice([*METHODS, "gl"]), default="ours",
               help="ours: search z under the joint D + PD prior with the consistency loss; se: Yeh et "
                    "al.'s search (D's own prior alone); gl: Iizuka et al.'s completion network, one "
                    "forward pass of the bundle's GL graph (fast; no search, so --init, --iterations, "

@@ -9,6 +9,7 @@ import click
 
 from inpaint.cli.common import user_errors
 from inpaint.errors import InpaintError
+from inpaint.spec import METHODS
 
 
 @click.command(name="inpaint-train", context_settings={"help_option_names": ["-h", "--help"],
@@ -60,7 +61,7 @@ from inpaint.errors import InpaintError
               help="With --encoder: the model whose generator E inverts [default: the shipped model].")
 @click.option("--latent-weight", type=click.FloatRange(min=0), default=1.0,
               help="With --encoder: weight of the latent loss on generated images.")
-@click.option("--objective", type=click.Choice(["pixel", "ours", "se"]), default="pixel",
+@click.option("--objective", type=click.Choice(["pixel", *METHODS]), default="pixel",
               help="With --encoder: what E learns. pixel: G(E(...)) close to the whole image and, on "
                    "generated images, E's z close to the true z; ours / se: the search's own objective "
                    "at E's z (contextual + prior + consistency through the frozen G and D; se: D's own "

@@ -31,7 +31,7 @@ import torch
 from tqdm import tqdm
 
 from inpaint.masks import box_mask, center_mask, half_mask, pattern_mask, random_pixels_mask
-from inpaint.spec import CHECKPOINT_FORMAT
+from inpaint.spec import CHECKPOINT_FORMAT, METHODS
 from inpaint.train import checkpoint
 from inpaint.train.encoder import ENCODER_WIDTH, build_encoder
 from inpaint.train.loop import LAST, ddp_wrapped, epoch_batches, open_run, run_data
@@ -148,7 +148,7 @@ def _train_encoder(settings, resume, progress, log, overrides, ranks, dev) -> di
     rows, batch = ranks.rows(settings.batch_size), settings.batch_size
     source = Path(settings.weights) if settings.weights else shipped_bundle()
     model_file = out / LAST if resume else source
-    if settings.objective not in ("pixel", "ours", "se"):
+    if settings.objective not in ("pixel", *METHODS):
         from inpaint.errors import InpaintError
         raise InpaintError(f"encoder objective must be pixel, ours or se, got {settings.objective!r}")
     spec, g, d = load_models(model_file)
