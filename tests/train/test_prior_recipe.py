@@ -120,6 +120,12 @@ def test_the_recipe_resumes_exactly_and_ships_the_average(tmp_path):
     assert all(torch.equal(v, a["G_ema"][k]) for k, v in g.state_dict().items())
     rows = [json.loads(line) for line in (tmp_path / "straight" / "monitor.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [2, 4, 6] and [r["kid"] for r in rows] == [2.0, 4.0, 6.0]
+    kept = sorted(p.name for p in (tmp_path / "straight" / "monitored").iterdir())
+    assert kept == ["step_000002.pt", "step_000004.pt", "step_000006.pt"]
+    _, g6, _ = checkpoint.load_models(tmp_path / "straight" / "monitored" / "step_000006.pt")
+    assert all(torch.equal(v, a["G_ema"][k]) for k, v in g6.state_dict().items())
+    _, g2, _ = checkpoint.load_models(tmp_path / "straight" / "monitored" / "step_000002.pt")
+    assert not all(torch.equal(v, a["G_ema"][k]) for k, v in g2.state_dict().items())
 
 
 def test_cli_refuses_recipe_options_where_they_do_not_belong(tmp_path):

@@ -24,6 +24,7 @@ from inpaint.train.models import build_models
 from inpaint.train.samples import sample_z, save_samples
 
 LAST = "last.pt"
+MONITORED = "monitored"            # the networks at each monitor point: monitored/step_NNNNNN.pt
 
 
 @dataclass(frozen=True)
@@ -254,22 +255,24 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev, monitor
             measured_at[0] = step
         return ema.model
 
+    def models_state(step: int) -> dict:
+        """What every checkpoint holds: the networks (and the average) with the run's facts."""
+        extra = {"G_ema": shipped_g().state_dict()} if ema is not None else {}
+        return {"format": CHECKPOINT_FORMAT, "kind": checkpoint.CHECKPOINT_KIND,
+                "spec": spec.to_dict(), "settings": dataclasses.asdict(settings), "step": step,
+                "wall_time": wall_before + time.time() - t0,
+                "G": g.state_dict(), "D": d.state_dict(), "processes": ranks.world, **extra}
+
     def save_checkpoint(step: int) -> None:
         distributed.average_buffers(ranks, g, d)
         if not ranks.main:
             distributed.barrier(ranks)
             return
-        extra = {"G_ema": shipped_g().state_dict()} if ema is not None else {}
         rng = {"torch": torch.get_rng_state()}
         if dev.startswith("cuda"):
             rng["cuda"] = torch.cuda.get_rng_state()
-        checkpoint.save(out / LAST, {
-            "format": CHECKPOINT_FORMAT, "kind": checkpoint.CHECKPOINT_KIND,
-            "spec": spec.to_dict(), "settings": dataclasses.asdict(settings), "step": step,
-            "wall_time": wall_before + time.time() - t0,
-            "G": g.state_dict(), "D": d.state_dict(),
-            "opt_G": opt_g.state_dict(), "opt_D": opt_d.state_dict(),
-            "rng": rng, "fixed_z": fixed_z, "processes": ranks.world, **extra})
+        checkpoint.save(out / LAST, {**models_state(step), "opt_G": opt_g.state_dict(),
+                                     "opt_D": opt_d.state_dict(), "rng": rng, "fixed_z": fixed_z})
         distributed.barrier(ranks)       # no rank goes on before the checkpoint is whole
 
     def save_epoch_samples(epoch: int) -> Path:
@@ -288,6 +291,8 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev, monitor
         finally:
             g.train(was_training)
         row = {"step": step, **numbers, "wall_time": round(wall_before + time.time() - t0, 1)}
+        # the networks measured, kept so that the run's best point can be shipped (no optimiser state)
+        checkpoint.save(out / MONITORED / f"step_{step:06d}.pt", models_state(step))
         with open(out / "monitor.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         log(f"step {step}: " + ", ".join(f"{k} {v}" for k, v in row.items() if k != "step"))
