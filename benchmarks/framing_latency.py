@@ -38,7 +38,7 @@ def main() -> None:
 
     import cv2
     from inpaint.eval.photo_problems import make_hole, read_photos
-    from inpaint.runtime.framing import Framer
+    from inpaint.runtime.framing.decide import Framer
     cv2.setNumThreads(1)
     photos = [p.rgb for p in read_photos(args.photos, None, 0)]
     framer = Framer()

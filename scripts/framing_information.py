@@ -33,7 +33,7 @@ def center_error(box, truth) -> float:
 
 def main() -> None:
     from inpaint.runtime.complete import Inpainter
-    from inpaint.runtime.framing import Framer
+    from inpaint.runtime.framing.decide import Framer
     from inpaint.spec import InpaintSettings
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--photos", type=Path, required=True)

@@ -20,14 +20,14 @@ from inpaint.eval.harness import paired
 from inpaint.eval.metrics import psnr
 from inpaint.eval.photo_problems import FACE_HOLES, problems, read_photos
 from inpaint.imageio import Picture
-from inpaint.runtime.framing import Box
+from inpaint.runtime.framing.geometry import Box
 
 STEP = 1.25
 
 
 def main() -> None:
     from inpaint.runtime.complete import Inpainter
-    from inpaint.runtime.framing import Framer
+    from inpaint.runtime.framing.decide import Framer
     from inpaint.spec import InpaintSettings
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--photos", type=Path, required=True)

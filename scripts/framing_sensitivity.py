@@ -18,7 +18,7 @@ from inpaint.eval.harness import paired
 from inpaint.eval.metrics import psnr
 from inpaint.eval.photo_problems import problems, read_photos
 from inpaint.imageio import Picture
-from inpaint.runtime.framing import Box
+from inpaint.runtime.framing.geometry import Box
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = REPO.parent / "shared" / "data" / "celeba_aligned_sample" / "img_align_celeba_sample.zip"

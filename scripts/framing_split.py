@@ -2,8 +2,8 @@
 
     python scripts/framing_split.py runs/framing/framing300_scales.json [--chosen-on 100]
 
-The framer's terms for squares guessed around the hole (MIN_FACE_AROUND, MAX_MOVED in
-runtime/framing.py) were chosen on the photos that `inpaint-eval --photos ... -n 100` draws (seed
+The framer's terms for squares guessed around the hole (min_face_around, max_moved in
+runtime/framing/settings.py) were chosen on the photos that `inpaint-eval --photos ... -n 100` draws (seed
 0). This prints the found rate and the share within IoU 0.8 of the true square on those photos and
 on the rest, from a --framing-only JSON of all the photos, so the two can be compared.
 """

@@ -2,9 +2,9 @@
 
     python scripts/framing_terms.py [--photos ZIP] [-n 100] [--out runs/framing_terms.json] [--reuse]
 
-Where no detected face holds the hole, the framer (runtime/framing.py) settles squares guessed
-around the hole and keeps one only if the network's face probability is at least MIN_FACE_AROUND;
-every square kept, the detector's too, must have moved by at most MAX_MOVED in its last round
+Where no detected face holds the hole, the framer (runtime/framing/decide.py) settles squares guessed
+around the hole and keeps one only if the network's face probability is at least min_face_around;
+every square kept, the detector's too, must have moved by at most max_moved in its last round
 (the table varies that limit for all squares alike). This settles every guess (the detector's and
 those around the hole) once on the first `-n` photos that inpaint-eval --photos draws (seed 0),
 for every hole kind and both sets, keeps every settled square, and then replays the framer's
@@ -24,7 +24,9 @@ from tqdm import tqdm
 
 from inpaint.eval.photo_problems import FACE_HOLES, HOLES, OFF_FACE_HOLES, SETS, problems, read_photos
 from inpaint.eval.photos_report import GOOD_IOU
-from inpaint.runtime import framing as fr
+from inpaint.runtime.framing.decide import Framer, around_hole
+from inpaint.runtime.framing.geometry import hole_inside, known_share
+from inpaint.runtime.framing.settings import DEFAULT
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = REPO.parent / "shared" / "data" / "celeba_aligned_sample" / "img_align_celeba_sample.zip"
@@ -32,21 +34,21 @@ FACES = (0.5, 0.9, 0.99)
 MOVES = (0.03, 0.05, 0.1, float("inf"))
 
 
-def settle_all(photos, framer: fr.Framer) -> list[dict]:
+def settle_all(photos, framer: Framer) -> list[dict]:
     """Every guess of every problem, settled: one row per square."""
     rows = []
     todo = [(s, kind) for s in SETS for kind in HOLES]
     with tqdm(total=len(todo) * len(photos), unit="photo") as bar:
         for set_name, kind in todo:
             for p in problems(photos, set_name, kind, 0):
-                guesses = {"detector": [fr._guess(d) for d in framer.detect(p.rgb, p.hole)],
-                           "around": fr.around_hole(p.hole)}
+                guesses = {"detector": [framer.detector.first_guess(d) for d in framer.detector.detect(p.rgb, p.hole)],
+                           "around": around_hole(p.hole)}
                 for source, boxes in guesses.items():
-                    rounds = fr.ROUNDS if source == "detector" else fr.ROUNDS_AROUND
-                    for box, moved, face in framer.refine_many(p.rgb, p.hole, boxes, rounds):
-                        if fr.known_share(box, p.hole) >= fr.MIN_KNOWN:
+                    rounds = DEFAULT.rounds if source == "detector" else DEFAULT.rounds_around
+                    for box, moved, face in framer.network.settle(p.rgb, p.hole, boxes, rounds):
+                        if known_share(box, p.hole) >= DEFAULT.min_known:
                             rows.append({"set": set_name, "hole": kind, "photo": p.index, "source": source,
-                                         "face": face, "moved": moved, "inside": fr.hole_inside(box, p.hole),
+                                         "face": face, "moved": moved, "inside": hole_inside(box, p.hole),
                                          "iou": box.iou(p.box)})
                 bar.update(1)
     return rows
@@ -59,10 +61,10 @@ def replay(rows: list[dict], min_face: float, max_moved: float, around: bool = T
         by_problem.setdefault((r["set"], r["hole"], r["photo"]), []).append(r)
     outcome = {}
     for key, squares in by_problem.items():
-        keep = [r for r in squares if r["source"] == "detector" and r["inside"] >= fr.MIN_HOLE_INSIDE
-                and r["face"] >= fr.MIN_FACE and r["moved"] <= max_moved]
+        keep = [r for r in squares if r["source"] == "detector" and r["inside"] >= DEFAULT.min_hole_inside
+                and r["face"] >= DEFAULT.min_face and r["moved"] <= max_moved]
         if not keep and around:
-            keep = [r for r in squares if r["source"] == "around" and r["inside"] >= fr.MIN_HOLE_INSIDE
+            keep = [r for r in squares if r["source"] == "around" and r["inside"] >= DEFAULT.min_hole_inside
                     and r["face"] >= min_face and r["moved"] <= max_moved]
         best = max(keep, key=lambda r: r["face"]) if keep else None
         outcome[key] = (best is not None, best["iou"] if best else 0.0)
@@ -83,17 +85,17 @@ def main() -> None:
     if args.reuse:
         rows = json.loads(args.out.read_text())
     else:
-        rows = settle_all(read_photos(args.photos, args.n, 0), fr.Framer())
+        rows = settle_all(read_photos(args.photos, args.n, 0), Framer())
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(rows))
     print("| guesses around the hole | min face (around the hole) | max moved (every square) | face holes framed | "
           "IoU ≥ 0.8 | off-face holes framed |")
     print("|---|---|---|---|---|---|")
-    none = replay(rows, 1.0, fr.MAX_MOVED, around=False)
+    none = replay(rows, 1.0, DEFAULT.max_moved, around=False)
     print(f"| none | | | {none['face'][0]:.1%} | {none['face'][1]:.1%} | {none['off'][0]:.1%} |")
     for min_face, max_moved in itertools.product(FACES, MOVES):
         r = replay(rows, min_face, max_moved)
-        mark = " (shipped)" if (min_face, max_moved) == (fr.MIN_FACE_AROUND, fr.MAX_MOVED) else ""
+        mark = " (shipped)" if (min_face, max_moved) == (DEFAULT.min_face_around, DEFAULT.max_moved) else ""
         print(f"| kept{mark} | {min_face} | {max_moved} | {r['face'][0]:.1%} | {r['face'][1]:.1%} | {r['off'][0]:.1%} |")
 
 

@@ -9,7 +9,7 @@ from inpaint.cli.eval import main
 from inpaint.errors import InpaintError
 from inpaint.eval.photo_problems import STROKE_AREA, STROKE_WIDTH, Photo, make_hole, problems, true_box
 from inpaint.eval.photos import PhotoSettings, evaluate_photos
-from inpaint.runtime.framing import Box, hole_inside
+from inpaint.runtime.framing.geometry import Box, hole_inside
 
 SAMPLE = "celeba_aligned_sample/img_align_celeba_sample.zip"
 ALIGNED = (218, 178)                      # (H, W)
@@ -159,7 +159,7 @@ def framing_net(monkeypatch, tmp_path):
     """The shipped framing network where it is there; else a stand-in that keeps every guess as
     it is (no shift; the log side ratio that undoes the views' mean log side), so the found
     framing is the face detector's first guess."""
-    from inpaint.runtime import framing
+    from inpaint.runtime.framing import network as framing
     if framing.FRAMING_MODEL.is_file():
         return framing.FRAMING_MODEL
     onnx = pytest.importorskip("onnx", reason="building a stand-in framing network needs onnx")
@@ -247,7 +247,7 @@ def test_framing_only_keeps_each_scale_and_set_as_a_part_and_resumes(shared_data
 
 def test_outside_hole_is_the_hole_past_the_found_square():
     from inpaint.eval.photos import outside_hole
-    from inpaint.runtime.framing import WHOLE, Framing
+    from inpaint.runtime.framing.result import WHOLE, Framing
     hole = np.zeros((40, 50), bool)
     hole[5:25, 10:30] = True
     outside = outside_hole(Framing(Box(15, 0, 20), "found"), hole)     # the square covers x 15-34, y 0-19

@@ -9,7 +9,7 @@ from PIL import Image
 from inpaint.runtime.blend import poisson_blend
 from inpaint.runtime.fill import FINE_SIDE, fill_hole, paste_completion, upsample_part
 from inpaint.runtime.frame import Frame
-from inpaint.runtime.framing import Box
+from inpaint.runtime.framing.geometry import Box
 
 
 def smooth_photo(h: int, w: int, seed: int = 0) -> np.ndarray:

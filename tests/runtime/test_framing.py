@@ -7,7 +7,10 @@ from PIL import Image
 
 from inpaint.errors import InpaintError
 from inpaint.imageio import Picture
-from inpaint.runtime.framing import WHOLE, Box, Framer, given, hole_inside, parse_framing
+from inpaint.runtime.framing.decide import Framer
+from inpaint.runtime.framing.geometry import Box, hole_inside
+from inpaint.runtime.framing.option import given, parse_framing
+from inpaint.runtime.framing.result import WHOLE
 from inpaint.runtime.fill import paste_completion
 from inpaint.runtime.frame import Frame
 from inpaint.spec import InpaintSettings
@@ -88,7 +91,7 @@ def test_an_image_already_framed_keeps_its_own_square(faces):
 
 
 def test_own_square():
-    from inpaint.runtime.framing import own_square
+    from inpaint.runtime.framing.geometry import own_square
     assert own_square((64, 64)) == Box(0, 0, 64)
     assert own_square((100, 99)) == Box(0, 0.5, 99)
     assert own_square((218, 178)) is None
@@ -110,7 +113,9 @@ def test_hole_off_the_face_falls_back(faces):
 
 
 def test_each_fallback_reason_names_its_test_with_the_number_and_threshold():
-    from inpaint.runtime.framing import MAX_MOVED, MIN_FACE_AROUND, fallback_reason
+    from inpaint.runtime.framing.decide import fallback_reason
+    from inpaint.runtime.framing.settings import DEFAULT
+    MAX_MOVED, MIN_FACE_AROUND = DEFAULT.max_moved, DEFAULT.min_face_around
     sq = Box(0, 0, 10)
     assert fallback_reason([], 0) == ("no face found (0 detected)", None)
     reason, inside = fallback_reason([(0.31, 0.9, sq, 0.01)], 2)

@@ -78,7 +78,7 @@ def test_low_resolution_crops_lose_their_fine_detail_only():
 def test_the_shipped_network_is_a_starting_point(tmp_path):
     onnxruntime = pytest.importorskip("onnxruntime")
     from pathlib import Path
-    from inpaint.runtime.framing import FRAMING_MODEL
+    from inpaint.runtime.framing.network import FRAMING_MODEL
     from inpaint.train.framing import FramingNet, initial_weights
     if not Path(FRAMING_MODEL).is_file():
         pytest.skip(f"no framing network at {FRAMING_MODEL}")

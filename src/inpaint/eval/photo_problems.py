@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from inpaint.errors import DatasetError, InpaintError
-from inpaint.runtime.framing import Box
+from inpaint.runtime.framing.geometry import Box
 
 ALIGNED_SIZE = (178, 218)                 # (W, H) of img_align_celeba
 TRUE_SQUARE = (35, 55, 108)               # x, y, side: the DCGAN CelebA crop

@@ -92,7 +92,7 @@ class Models:
 
     @cached_property
     def framer(self):
-        from inpaint.runtime.framing import Framer
+        from inpaint.runtime.framing.decide import Framer
         return Framer(framing_model())
 
     @cached_property
@@ -103,8 +103,8 @@ class Models:
 
 def framing_model() -> Path:
     """The shipped framing network; read at call time, so tests can point it elsewhere."""
-    from inpaint.runtime import framing
-    path = Path(framing.FRAMING_MODEL)
+    from inpaint.runtime.framing import network
+    path = Path(network.FRAMING_MODEL)
     if not path.is_file():
         raise InpaintError(f"the framing network is not at {path}: train it (python -m inpaint.train.framing) "
                            "and put its framing.onnx there; without it, only the methods whole, true, telea "

@@ -13,7 +13,10 @@ from inpaint.imageio import Picture
 from inpaint.runtime.engines import Engine
 from inpaint.runtime.fill import hole_box, paste_completion
 from inpaint.runtime.frame import Frame
-from inpaint.runtime.framing import WHOLE, Box, Framer, Framing, given, split_hole
+from inpaint.runtime.framing.decide import Framer
+from inpaint.runtime.framing.geometry import Box, split_hole
+from inpaint.runtime.framing.option import given
+from inpaint.runtime.framing.result import WHOLE, Framing
 from inpaint.runtime.ops import CpuOps
 from inpaint.runtime.optimise import Search, initial_z, optimise
 from inpaint.runtime.problem import make_problem

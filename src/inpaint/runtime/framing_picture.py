@@ -7,7 +7,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from inpaint.imageio import Picture
-from inpaint.runtime.framing import Box, Framing
+from inpaint.runtime.framing.geometry import Box
+from inpaint.runtime.framing.result import Framing
 
 HOLE_TINT = np.array([255, 0, 64], np.float32)   # the hole, half-tinted
 SQUARE = (0, 230, 64)                            # the square the model sees
