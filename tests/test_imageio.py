@@ -8,6 +8,7 @@ import pytest
 from PIL import Image, ImageFile
 
 from inpaint import imageio
+from inpaint.imageio import decode
 from inpaint.errors import OutputError
 from inpaint.imageio import (
     ImageError, Picture, check_hole, hole_from_alpha, read_image, read_mask, write_image)
@@ -161,10 +162,10 @@ def test_16_bit_images_are_read_at_16_bits_with_8_bit_pixels_for_the_model(tmp_p
 
 def test_too_many_pixels_by_our_limit(tmp_path, reader, monkeypatch):
     Image.new("RGB", (64, 64)).save(tmp_path / "big.png")
-    monkeypatch.setattr(imageio, "MAX_PIXELS", 4095)
+    monkeypatch.setattr(decode, "MAX_PIXELS", 4095)
     with pytest.raises(ImageError, match="has 64x64 = 4,096 pixels, more than the limit of 4,095"):
         reader(tmp_path / "big.png")
-    monkeypatch.setattr(imageio, "MAX_PIXELS", 4096)
+    monkeypatch.setattr(decode, "MAX_PIXELS", 4096)
     reader(tmp_path / "big.png")  # exactly at the limit is fine
 
 
@@ -302,12 +303,12 @@ def test_heic_photos_are_read_upright_as_phones_save_them(tmp_path):
 def test_heic_without_pillow_heif_says_what_to_install(tmp_path, monkeypatch):
     heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64)
     (tmp_path / "p.heic").write_bytes(heic)
-    assert imageio._is_heif(tmp_path / "p.heic") and not imageio._is_heif(tmp_path / "missing.heic")
-    monkeypatch.setattr(imageio, "_heif_readable", lambda: False)
+    assert decode._is_heif(tmp_path / "p.heic") and not decode._is_heif(tmp_path / "missing.heic")
+    monkeypatch.setattr(decode, "_heif_readable", lambda: False)
 
     def unreadable(source, *a, **k):
-        raise imageio.UnidentifiedImageError("cannot identify")
-    monkeypatch.setattr(imageio.Image, "open", unreadable)
+        raise decode.UnidentifiedImageError("cannot identify")
+    monkeypatch.setattr(decode.Image, "open", unreadable)
     with pytest.raises(ImageError, match=r"is an HEIC/HEIF file: pip install 'inpaint\[heic\]'"):
         read_image(tmp_path / "p.heic")
     (tmp_path / "p.bin").write_bytes(b"not an image at all")

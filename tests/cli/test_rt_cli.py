@@ -195,8 +195,8 @@ def test_16_bit_image_is_written_at_16_bits_with_its_known_samples(tiny_weights,
 
 
 def test_decompression_bomb(tiny_weights, tmp_path, good, monkeypatch):
-    import inpaint.imageio
-    monkeypatch.setattr(inpaint.imageio, "MAX_PIXELS", 1000)
+    import inpaint.imageio.decode
+    monkeypatch.setattr(inpaint.imageio.decode, "MAX_PIXELS", 1000)
     out = tmp_path / "out.png"
     _refused(run(tiny_weights, good[0], good[1], "-o", out), out, "limit")
 
