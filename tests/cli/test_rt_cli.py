@@ -313,3 +313,48 @@ def test_method_se_searches_with_the_global_prior_alone(tiny_weights, tmp_path):
     assert report["settings"]["prior"] == "global" and report["settings"]["consistency_weight"] == 0.0
     assert_known_unchanged(tmp_path / "se.png", img, center_hole(64, 64) > 0)
     assert losses["ours"] != losses["se"]           # another objective
+
+
+def test_batch_reports_each_bad_image_and_writes_the_others(tmp_path):
+    """--batch over good images among bad ones (a mask of another size and a truncated file,
+    refused as they are read; a mask that leaves nothing known at the model's resolution, refused
+    by the search of its batch): each bad one is named on stderr with its error and nothing is
+    written for it; the good ones are written with the pixels a folder of them alone gets; exit 2."""
+    def folder(root, bad: bool):
+        (root / "in").mkdir(parents=True), (root / "masks").mkdir()
+        for name, size in (("a", (64, 64)), ("c", (80, 72)), ("e", (96, 96))):
+            save(root / "in" / f"{name}.png", face(size))
+            save(root / "masks" / f"{name}.png", center_hole(size[1], size[0]))
+        if bad:
+            save(root / "in" / "b.png", face()), save(root / "masks" / "b.png", center_hole(32, 32))
+            data = (root / "in" / "a.png").read_bytes()
+            (root / "in" / "d.png").write_bytes(data[: len(data) // 2])
+            save(root / "masks" / "d.png", center_hole(64, 64))
+            sparse = np.full((128, 128), 255, np.uint8)
+            sparse[::2, ::2] = 0
+            save(root / "in" / "f.png", face((128, 128))), save(root / "masks" / "f.png", sparse)
+        return root
+
+    def batch(root, *more):
+        return CliRunner().invoke(main, ["complete", "--batch", str(root / "in"), "--masks", str(root / "masks"),
+                                         "-o", str(root / "out"), "--backend", "ort", "--framing", "whole",
+                                         "--iterations", "3", "--restarts", "2", "--quiet", *more])
+    reference = batch(folder(tmp_path / "good", bad=False))
+    assert reference.exit_code == 0, reference.output
+    mixed = folder(tmp_path / "mixed", bad=True)
+    result = batch(mixed, "--report", str(tmp_path / "r.json"))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    failed = {line.split(": ", 2)[1].rsplit("/", 1)[-1]: line for line in result.stderr.splitlines()
+              if line.startswith("failed: ")}
+    assert sorted(failed) == ["b.png", "d.png", "f.png"], result.stderr
+    assert "32x32" in failed["b.png"] and "truncated" in failed["d.png"] and "no known pixel" in failed["f.png"]
+    assert "3 images in" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == ("error: 3 image(s) could not be completed (listed above); "
+                                                      "the others are written")
+    assert sorted(p.name for p in (mixed / "out").iterdir()) == ["a.png", "c.png", "e.png"]
+    for name in ("a", "c", "e"):
+        assert (mixed / "out" / f"{name}.png").read_bytes() == (tmp_path / "good" / "out" / f"{name}.png").read_bytes()
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [Path(r["image"]).name for r in report["images"]] == ["a.png", "c.png", "e.png"]
+    assert [Path(r["image"]).name for r in report["failed"]] == ["b.png", "d.png", "f.png"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -13,7 +14,6 @@ from inpaint.errors import InpaintError, OutputError
 from inpaint.spec import DEFAULT_ITERATIONS, METHODS
 
 SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
-BATCH = 16   # images completed together in the batch form
 
 
 @click.group(name="inpaint-rt", context_settings=SETTINGS)
@@ -123,61 +123,20 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
                                 invert_mask, framing,
                                 method_settings(search, iterations=iterations, restarts=restarts, seed=seed,
                                                 init=init))
-    from inpaint.batch_files import folder_jobs, load_job
-    jobs = folder_jobs(batch_dir, masks_dir, out) if batch_dir else [(image, mask, _single_out(out))]
     note = None if quiet else (lambda text: click.echo(f"note: {text}", err=True))
-    inputs = [load_job(img, msk, invert_mask, note) for img, msk, _ in jobs]   # all checked before any work
+    jobs = _jobs(image, mask, out, batch_dir, masks_dir, invert_mask, framing, note)
     if report is not None and report.is_dir():
         raise OutputError(f"--report {report} is a directory; give a file name such as {report / 'report.json'}")
-    debug_paths = _debug_paths(debug_framing, jobs, batch_dir is not None)
+    debug_paths = _debug_paths(debug_framing, [Path(j.name) for j in jobs], batch_dir is not None)
 
     settings = method_settings(search, iterations=iterations, restarts=restarts, seed=seed, init=init)
     inpainter = _inpainter(backend, bundle, weights, device, settings, quiet)
     settings = inpainter.settings     # as they apply to this model: init and iterations explicit
     t_loaded = time.perf_counter()
 
-    from tqdm import tqdm
-    from inpaint.imageio import write_image
-    records = []
-    show = not quiet and sys.stderr.isatty()
-    for start in range(0, len(jobs), BATCH):
-        chunk = list(range(start, min(start + BATCH, len(jobs))))
-        framings = [inpainter.frame(inputs[i][0], inputs[i][1], framing) for i in chunk]
-        for i, f in zip(chunk, framings):
-            if f.reason and not quiet:
-                click.echo(f"note: {jobs[i][0]}: {f.reason}; completing the whole image "
-                           "(give --framing X,Y,SIZE to choose the square)", err=True)
-            if debug_paths:
-                from inpaint.runtime.framing_picture import framing_picture
-                framing_picture(inputs[i][0], inputs[i][1], f, debug_paths[i])
-        pictures, holes = [inputs[i][0] for i in chunk], [inputs[i][1] for i in chunk]
-        if method == "gl":
-            done = inpainter.complete_gl(pictures, holes, framing=framings)
-        else:
-            with tqdm(total=settings.iteration_limit, desc=f"images {start + 1}-{chunk[-1] + 1} of {len(jobs)}",
-                      unit="it", disable=not show, leave=False) as bar:
-                def step(it, loss):
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
-                done = inpainter.complete_many(pictures, holes, step, framing=framings,
-                                               seeds=[settings.seed] * len(chunk))
-        for i, c in zip(chunk, done):
-            write_image(jobs[i][2], c.picture)
-            records.append({"image": str(jobs[i][0]), "out": str(jobs[i][2]), **c.report})
-    t_done = time.perf_counter()
-    summary = {"method": method, "settings": None if method == "gl" else settings.__dict__, "engine": inpainter.engine.name, "device": _where(inpainter.engine, device),
-               "images": records, "load_seconds": round(t_loaded - t_start, 4),
-               "total_seconds": round(t_done - t_start, 4),
-               "images_per_second": round(len(records) / (t_done - t_loaded), 4)}
-    if report:
-        from inpaint.atomic import write_atomic
-        write_atomic(report, lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
-    for r in records:
-        click.echo(f"{r['out']}  " + ("(GL, one forward pass)" if method == "gl" else
-                                     f"({r['iterations']} iterations, loss {r['loss']:.4g})"), err=True)
-    if batch_dir is not None:
-        click.echo(f"{len(records)} images in {t_done - t_loaded:.1f} s after {t_loaded - t_start:.1f} s of "
-                   f"loading: {summary['images_per_second']:.2f} images/s", err=True)
+    results = _completed(inpainter, jobs, method == "gl", note, debug_paths, quiet, batch_dir is None)
+    _tell(results, method, None if method == "gl" else settings.__dict__, inpainter.engine.name,
+          _where(inpainter.engine, device), report, batch_dir is not None, (t_start, t_loaded, time.perf_counter()))
 
 
 @main.command(context_settings=SETTINGS)
@@ -258,8 +217,79 @@ def _complete_on_ray(batch_dir, masks_dir, out, address, actors, gpus, backend, 
     click.echo(f"{summary['done']} completed, {summary['skipped']} skipped (their output exists), "
                f"{len(summary['failed'])} failed, in {summary['seconds']:.1f} s", err=True)
     if summary["failed"]:
-        raise InpaintError(f"{len(summary['failed'])} image(s) could not be completed (listed above); "
-                           "the others are written")
+        raise _some_failed(len(summary["failed"]))
+
+
+def _jobs(image, mask, out, batch_dir, masks_dir, invert, framing, note) -> list:
+    """The ImageJobs: a folder's (read as they are completed), or the one image, read and checked
+    before the model is loaded."""
+    from inpaint.batch_files import folder_jobs, load_job
+    from inpaint.runtime.jobs import ImageJob
+    if batch_dir is not None:
+        return [ImageJob(str(img), img, msk, invert, out=o, framing=framing)
+                for img, msk, o in folder_jobs(batch_dir, masks_dir, out)]
+    out = _single_out(out)
+    picture, hole = load_job(image, mask, invert, note)
+    return [ImageJob(str(image), picture=picture, hole=hole, out=out, framing=framing)]
+
+
+def _completed(inpainter, jobs, gl: bool, note, debug_paths, quiet: bool, single: bool) -> list[dict]:
+    """Each job's record ({image, out, the completion's report}) or failure ({image, error}), in
+    the jobs' order; the one image's failure is raised."""
+    from inpaint.runtime.jobs import complete_jobs
+    show = not quiet and sys.stderr.isatty()
+
+    def framed(i, picture, hole, f):
+        if f.reason and not quiet:
+            click.echo(f"note: {jobs[i].name}: {f.reason}; completing the whole image "
+                       "(give --framing X,Y,SIZE to choose the square)", err=True)
+        if debug_paths:
+            from inpaint.runtime.framing_picture import framing_picture
+            framing_picture(picture, hole, f, debug_paths[i])
+
+    @contextmanager
+    def progress(indices):
+        from tqdm import tqdm
+        with tqdm(total=inpainter.settings.iteration_limit, desc=f"images {indices[0] + 1}-{indices[-1] + 1} of "
+                  f"{len(jobs)}", unit="it", disable=not show, leave=False) as bar:
+            def step(it, loss):
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+            yield step
+    results = {}
+    for r in complete_jobs(inpainter, jobs, gl=gl, on_note=note, on_framed=framed, progress=progress):
+        if not r.ok and single:
+            raise r.error
+        results[r.index] = ({"image": r.job.name, "out": str(r.job.out), **r.completion.report} if r.ok
+                            else {"image": r.job.name, "error": str(r.error)})
+    return [results[i] for i in sorted(results)]
+
+
+def _tell(results: list[dict], method: str, settings: dict | None, engine: str, where: str, report: Path | None,
+          batch: bool, times: tuple[float, float, float]) -> None:
+    """The report written, a line per image and (with --batch) the rate said; the failures raised."""
+    t_start, t_loaded, t_done = times
+    records, failed = [r for r in results if "error" not in r], [r for r in results if "error" in r]
+    summary = {"method": method, "settings": settings, "engine": engine, "device": where,
+               "images": records, "load_seconds": round(t_loaded - t_start, 4),
+               "total_seconds": round(t_done - t_start, 4),
+               "images_per_second": round(len(records) / (t_done - t_loaded), 4), **({"failed": failed} if failed else {})}
+    if report:
+        from inpaint.atomic import write_atomic
+        write_atomic(report, lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
+    for r in results:
+        click.echo(f"failed: {r['image']}: {r['error']}" if "error" in r else f"{r['out']}  " + (
+            "(GL, one forward pass)" if method == "gl" else f"({r['iterations']} iterations, loss {r['loss']:.4g})"),
+            err=True)
+    if batch:
+        click.echo(f"{len(records)} images in {t_done - t_loaded:.1f} s after {t_loaded - t_start:.1f} s of "
+                   f"loading: {summary['images_per_second']:.2f} images/s", err=True)
+    if failed:
+        raise _some_failed(len(failed))
+
+
+def _some_failed(count: int) -> InpaintError:
+    return InpaintError(f"{count} image(s) could not be completed (listed above); the others are written")
 
 
 def _framing(value: str):
@@ -271,7 +301,7 @@ def _framing(value: str):
         raise InpaintError(f"--{e}") from None
 
 
-def _debug_paths(debug: Path | None, jobs: list, batch: bool) -> list[Path] | None:
+def _debug_paths(debug: Path | None, images: list[Path], batch: bool) -> list[Path] | None:
     """Where each job's framing picture goes: the file itself, or DIR/<stem>.png with --batch."""
     if debug is None:
         return None
@@ -284,7 +314,7 @@ def _debug_paths(debug: Path | None, jobs: list, batch: bool) -> list[Path] | No
         return [debug]
     if debug.exists() and not debug.is_dir():
         raise OutputError(f"--debug-framing {debug} is a file; with --batch give a directory")
-    return [debug / f"{img.stem}.png" for img, _, _ in jobs]
+    return [debug / f"{img.stem}.png" for img in images]
 
 
 def _single_out(out: Path) -> Path:

@@ -156,16 +156,20 @@ class Inpainter:
                                        "give a larger square or a smaller hole")
         return framings, rgbs, plans
 
-    def complete_gl(self, pictures: list[Picture], holes: list[np.ndarray],
-                    framing: str | Box | Framing | list = "auto") -> list[Completion]:
-        """The GL baseline: one forward pass of the bundle's completion network (no search), then
-        the same Poisson blending, framing and pasting as complete_many. Completion.z is empty."""
+    def check_gl(self) -> None:
+        """InpaintError, saying what to do, where this engine or model cannot run GL's network."""
         if not hasattr(self.engine, "complete_gl"):
             raise InpaintError(f"the {self.engine.name} backend runs the searches only; for --method gl use "
                                "--backend ort, trt or torch")
         if not self.engine.has_gl:
             raise InpaintError("this model has no GL completion network; export one into the bundle with "
                                "inpaint-export BUNDLE --gl GL_CHECKPOINT, or use --method ours")
+
+    def complete_gl(self, pictures: list[Picture], holes: list[np.ndarray],
+                    framing: str | Box | Framing | list = "auto") -> list[Completion]:
+        """The GL baseline: one forward pass of the bundle's completion network (no search), then
+        the same Poisson blending, framing and pasting as complete_many. Completion.z is empty."""
+        self.check_gl()
         t0 = time.perf_counter()
         framings, rgbs, plans = self._model_inputs(pictures, holes, framing)
         squares = [sq for squares in plans for sq in squares]
