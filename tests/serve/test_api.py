@@ -212,3 +212,32 @@ def test_a_late_watcher_gets_every_preview_then_done(live_server):
             elif line.startswith("data: ") and kinds[-1] == "progress":
                 steps.append(json.loads(line[6:])["step"])
     assert kinds == ["progress", "progress", "done"] and steps == [5, 10]
+
+
+def test_a_bad_request_in_a_batch_gets_its_error_and_the_others_their_images():
+    """Five requests searched as one batch: one whose framing square lies outside its image
+    (refused while framing), one whose mask leaves nothing known at the model's resolution
+    (refused by the batch's search: each then alone). Each bad one gets a 422 naming its problem;
+    the three good ones get the pixels they get alone."""
+    server = LiveServer(max_batch=5, max_wait_ms=5000)
+    try:
+        sparse = np.full((128, 128), 255, np.uint8)
+        sparse[::2, ::2] = 0
+        cases = [(face(80, 72, 0), box_mask(80, 72), {"seed": 0}),
+                 (face(80, 72, 1), box_mask(80, 72), {"framing": "500,0,30"}),
+                 (face(80, 72, 2), box_mask(80, 72), {"seed": 2}),
+                 (face(128, 128, 3), sparse, {"framing": "whole"}),
+                 (face(80, 72, 4), box_mask(80, 72), {"seed": 4})]
+        with ThreadPoolExecutor(len(cases)) as pool:
+            answers = list(pool.map(lambda c: complete(server.url, png(c[0]), png(c[1]), iterations=6, **c[2]), cases))
+        assert server.batcher.batches == [5], "the requests were not searched as one batch"
+        assert [r.status_code for r in answers] == [200, 422, 200, 422, 200], [r.text[:200] for r in answers]
+        assert "outside" in answers[1].json()["error"] and "no known pixel" in answers[3].json()["error"]
+        for (img, hole, fields), r in zip(cases, answers):
+            if r.status_code == 200:
+                out = np.asarray(Image.open(io.BytesIO(r.content)))
+                assert np.array_equal(out[hole == 0], img[hole == 0])
+                assert r.content == complete(server.url, png(img), png(hole), iterations=6, **fields).content
+        assert httpx.get(f"{server.url}/healthz").json()["ok"]
+    finally:
+        server.close()

@@ -5,8 +5,10 @@ Requests wait in a bounded queue. A worker thread takes the oldest one and, for 
 until the batch holds `max_batch` rows (images x restarts); then it completes them together. Every
 row of a search is independent and every request draws its starts from its own seed, and early
 stopping is off (it looks at the whole batch's loss), so a request gets the same pixels in any
-batch as alone (a test holds this). A full queue refuses new requests (QueueFull) instead of
-growing without bound.
+batch as alone (a test holds this). A request that fails (its framing, its completion) is answered
+with its error and the others of its batch are completed: runtime.jobs.complete_jobs's failure
+rule, with every exception a request's own. A full queue refuses new requests (QueueFull) instead
+of growing without bound.
 
 A request's progress and result reach its caller through callbacks, called on the worker thread.
 """
@@ -126,31 +128,31 @@ class Batcher:
         while (batch := self._next_batch()) is not None:
             t0 = time.perf_counter()
             self.batches.append(len(batch))             # before any of them is answered
-            try:
-                self._complete(batch)
-            except Exception as e:                        # a bad request among good ones: alone
-                if len(batch) == 1:
-                    batch[0].on_error(e)
-                else:
-                    for r in batch:
-                        try:
-                            self._complete([r])
-                        except Exception as e1:
-                            r.on_error(e1)
+            self._complete(batch)
             self.seconds_per_image = 0.8 * self.seconds_per_image + 0.2 * (time.perf_counter() - t0) / len(batch)
 
     def _complete(self, batch: list[Request]) -> None:
-        inpainter = self.inpainter(batch[0].key)
-        watching = [r for r in batch if r.on_preview is not None]
-        limit = inpainter.settings.iteration_limit
+        """The requests completed together by complete_jobs, each answered as it is done or fails;
+        any exception is a request's own (a bad one among good ones: the others are completed)."""
+        from inpaint.runtime.jobs import ImageJob, complete_jobs
+        answered = set()
+        try:
+            inpainter = self.inpainter(batch[0].key)
+            limit = inpainter.settings.iteration_limit
 
-        def preview(step, pictures):
-            for r, p in zip(batch, pictures):
-                if r.on_preview is not None:
-                    r.on_preview(step, limit, p)
-        done = inpainter.complete_many([r.picture for r in batch], [r.hole for r in batch],
-                                       framing=[r.framing for r in batch], seeds=[r.seed for r in batch],
-                                       on_preview=preview if watching else None,
-                                       preview_every=self.preview_every)
-        for r, c in zip(batch, done):
-            r.on_done(c)
+            def preview(i, step, picture):
+                if batch[i].on_preview is not None:
+                    batch[i].on_preview(step, limit, picture)
+            watching = any(r.on_preview is not None for r in batch)
+            jobs = [ImageJob("request", picture=r.picture, hole=r.hole, framing=r.framing, seed=r.seed) for r in batch]
+            for result in complete_jobs(inpainter, jobs, batch=len(jobs), catch=(Exception,),
+                                        on_preview=preview if watching else None, preview_every=self.preview_every):
+                answered.add(result.index)
+                if result.ok:
+                    batch[result.index].on_done(result.completion)
+                else:
+                    batch[result.index].on_error(result.error)
+        except Exception as e:              # beyond any one request (the inpainter for their settings)
+            for i, request in enumerate(batch):
+                if i not in answered:
+                    request.on_error(e)
