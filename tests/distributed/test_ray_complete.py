@@ -71,3 +71,34 @@ def test_the_cli_form_reports_failures_and_exits_2(tmp_path, local_ray):
     assert result.exit_code == 2
     assert "failed: " in result.output and "broken.png" in result.output and "5 completed" in result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"p{i}.png" for i in range(5)]
+
+
+def test_the_cli_form_names_each_bad_image_and_writes_the_others_as_the_batch_command_does(tmp_path, local_ray):
+    """--ray over good images among bad ones (a mask of another size, refused as it is read; a
+    mask that leaves nothing known at the model's resolution, refused by the search of its batch):
+    each bad one is named with its error and nothing is written for it; the good ones get the
+    bytes that --batch writes for a folder of them alone."""
+    images, masks = folder(tmp_path / "good", bad=False)
+    reference = tmp_path / "reference"
+    common = ["--framing", "whole", "--iterations", "4", "--quiet"]
+    result = CliRunner().invoke(main, ["complete", "--batch", str(images), "--masks", str(masks),
+                                       "-o", str(reference), *common])
+    assert result.exit_code == 0, result.output
+    Image.fromarray(np.full((40, 40), 255, np.uint8)).save(masks / "q.png")
+    (images / "q.png").write_bytes((images / "p0.png").read_bytes())
+    sparse = np.full((128, 128), 255, np.uint8)
+    sparse[::2, ::2] = 0
+    Image.fromarray(sparse).save(masks / "r.png")
+    Image.open(images / "p3.png").resize((128, 128)).save(images / "r.png")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["complete", "--batch", str(images), "--masks", str(masks),
+                                       "-o", str(out), "--ray", *common])
+    assert result.exit_code == 2, result.output
+    failed = {line.split(": ", 2)[1].rsplit("/", 1)[-1]: line for line in result.output.splitlines()
+              if line.startswith("failed: ")}
+    assert sorted(failed) == ["q.png", "r.png"], result.output
+    assert "40x40" in failed["q.png"] and "no known pixel" in failed["r.png"]
+    assert "5 completed" in result.output and "2 failed" in result.output
+    assert sorted(p.name for p in out.iterdir()) == [f"p{i}.png" for i in range(5)]
+    for i in range(5):
+        assert (out / f"p{i}.png").read_bytes() == (reference / f"p{i}.png").read_bytes(), f"p{i}.png"

@@ -5,11 +5,11 @@ The jobs (image, mask, output) become a Ray Dataset; `map_batches` hands batches
 `Completer` actors (`concurrency` of them, each with `num_cpus` cores and `num_gpus` GPUs: with
 GPUs each actor picks its backend as `inpaint-rt complete --backend auto` does, TensorRT or ONNX
 Runtime on CUDA where they can run; without, ONNX Runtime on `num_cpus` CPU threads), which
-read and check each image as `inpaint-rt complete` does, complete the good ones together with one
-seed per image (so each gets the pixels it would get alone, in any batch), and write each result
-atomically. Outputs that exist are skipped, so a rerun resumes; an image that cannot be read or
-completed is reported with its error and does not stop the others. Writes go to the output folder
-from the actors: on a cluster it must be a folder every node sees.
+complete each batch as `inpaint-rt complete --batch` does, with runtime.jobs.complete_jobs: one
+seed per image (so each gets the pixels it would get alone, in any batch), each result written
+atomically, and its failure rule: an image that cannot be read or completed is reported with its
+error and the others are completed. Outputs that exist are skipped, so a rerun resumes. Writes go
+to the output folder from the actors: on a cluster it must be a folder every node sees.
 """
 from __future__ import annotations
 
@@ -36,33 +36,12 @@ class Completer:
         self.invert, self.framing = invert, parse_framing(framing)
 
     def __call__(self, batch: dict) -> dict:
-        from inpaint.batch_files import load_job
-        from inpaint.imageio import write_image
-        n = len(batch["image"])
-        errors = [""] * n
-        loaded = {}
-        for i in range(n):
-            try:
-                mask = Path(batch["mask"][i]) if batch["mask"][i] else None
-                loaded[i] = load_job(Path(batch["image"][i]), mask, self.invert)
-            except InpaintError as e:
-                errors[i] = str(e)
-
-        def complete(rows):
-            done = self.inpainter.complete_many([loaded[i][0] for i in rows], [loaded[i][1] for i in rows],
-                                                framing=self.framing, seeds=[self.inpainter.settings.seed] * len(rows))
-            for i, c in zip(rows, done):
-                write_image(batch["out"][i], c.picture)
-        rows = sorted(loaded)
-        try:
-            if rows:
-                complete(rows)
-        except InpaintError:                 # one image among them: each alone, to name it
-            for i in rows:
-                try:
-                    complete([i])
-                except InpaintError as e:
-                    errors[i] = str(e)
+        from inpaint.runtime.jobs import ImageJob, complete_jobs
+        jobs = [ImageJob(str(image), Path(image), Path(mask) if mask else None, self.invert, out=Path(out),
+                         framing=self.framing) for image, mask, out in zip(batch["image"], batch["mask"], batch["out"])]
+        errors = [""] * len(jobs)
+        for r in complete_jobs(self.inpainter, jobs, batch=max(1, len(jobs))):
+            errors[r.index] = "" if r.ok else str(r.error)
         return {"image": batch["image"], "out": batch["out"], "error": np.array(errors, dtype=object)}
 
 
