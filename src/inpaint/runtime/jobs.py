@@ -72,8 +72,9 @@ def complete_jobs(inpainter: Inpainter, jobs: Iterable[ImageJob], *, batch: int 
                   on_preview: Callable[[int, int, Picture], None] | None = None,
                   preview_every: int = 5) -> Iterator[JobResult]:
     """Complete `jobs` with `inpainter`, `batch` at a time (gl: one forward pass of GL's network
-    instead of the search), yielding a JobResult per job as it is done or fails (failed
-    preparations first; JobResult.index says which job it is).
+    instead of the search), yielding a JobResult per job as it is done or fails: a job refused
+    while it is prepared at once, the others as their batch is done (JobResult.index says which
+    job it is).
 
     on_note(text): how an unusual mask was read. on_framed(index, picture, hole, framing): each
     job once framed, before its search. progress(indices): a context manager around the search of
