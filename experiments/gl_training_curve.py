@@ -2,7 +2,7 @@
 three phases shaded, and the discriminator's loss and scores from its phase on; the wall time is
 on a second axis.
 
-    python scripts/gl_training_curve.py runs/gl/log.jsonl docs/gl_training.png
+    python experiments/gl_training_curve.py runs/gl/log.jsonl docs/gl_training.png
 
 Prints one line per phase: its steps, wall time and last smoothed values.
 """

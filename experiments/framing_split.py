@@ -1,6 +1,6 @@
 """The framer's results on the photos its thresholds were chosen on, and on the others.
 
-    python scripts/framing_split.py runs/framing/framing300_scales.json [--chosen-on 100]
+    python experiments/framing_split.py runs/framing/framing300_scales.json [--chosen-on 100]
 
 The framer's terms for squares guessed around the hole (min_face_around, max_moved in
 runtime/framing/settings.py) were chosen on the photos that `inpaint-eval --photos ... -n 100` draws (seed

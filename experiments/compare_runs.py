@@ -1,6 +1,6 @@
 """Paired comparison of inpaint-eval runs on the same images: each run's GAN method against a base.
 
-    python scripts/compare_runs.py DIR [BASE]     (BASE: a run name in DIR, default se_l1;
+    python experiments/compare_runs.py DIR [BASE]     (BASE: a run name in DIR, default se_l1;
                                                    RUN:METHOD for one method of a run, e.g.
                                                    shipped:se+encoder; else its first)
 

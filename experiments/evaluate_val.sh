@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The docs/RESULTS.md quality table: 500 images of the CelebA val split, center and pattern holes,
 # every method, with ours/se also scored after 25..300 iterations (the trade-off curve).
-#   scripts/evaluate_val.sh [OUTDIR [inpaint-eval options...]]   (default docs/results; ~75 min on 2 cores)
+#   experiments/evaluate_val.sh [OUTDIR [inpaint-eval options...]]   (default docs/results; ~75 min on 2 cores)
 set -euo pipefail
 out=${1:-docs/results}
 shift || true

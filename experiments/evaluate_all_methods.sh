@@ -5,8 +5,8 @@
 # inpaint-eval run per (mask, group of methods), kept under OUTDIR/parts and skipped when its JSON
 # is there, so an interrupted run resumes; then merged into OUTDIR/all.json and OUTDIR/all.md
 # (the per-mask rows, the paper's averaged table and the paired comparisons).
-#   scripts/evaluate_all_methods.sh [OUTDIR]      (default docs/results/all500)
-#   METRICS=psnr,ssim,identity,landmarks,kid scripts/evaluate_all_methods.sh docs/results/faces500
+#   experiments/evaluate_all_methods.sh [OUTDIR]      (default docs/results/all500)
+#   METRICS=psnr,ssim,identity,landmarks,kid experiments/evaluate_all_methods.sh docs/results/faces500
 # Environment: MASKS ("center pattern"), SET (runs/val500.zip), EVAL (inpaint-eval), WEIGHTS (a
 # bundle; default the shipped one), METRICS (inpaint-eval --metrics; default psnr,ssim; the face
 # measures need the faces extra), SPLIT (the val split SET is drawn from, and KID's reference:

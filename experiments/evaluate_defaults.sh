@@ -7,8 +7,8 @@
 #        the 25 and 50 points of the same searches);
 #   new: ours and se at today's defaults (inpaint-eval's defaults are inpaint-rt complete's).
 # Then the parts are merged (OUTDIR/old.json, OUTDIR/new.json) and paired image by image:
-#   scripts/evaluate_defaults.sh [OUTDIR]      (default docs/results/defaults500)
-#   python scripts/compare_defaults.py OUTDIR
+#   experiments/evaluate_defaults.sh [OUTDIR]      (default docs/results/defaults500)
+#   python experiments/compare_defaults.py OUTDIR
 # Environment: SHARDS (5), MASKS ("center pattern"), SET (runs/val500.zip), EVAL (inpaint-eval),
 # PARTS ("old new": which searches to run).
 set -euo pipefail

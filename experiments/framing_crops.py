@@ -1,7 +1,7 @@
 """Images that are already framed as the model's training images (64x64 CelebA crops): the framer's
 square against the whole image, which is the true framing there.
 
-    python scripts/framing_crops.py [--data ../shared/data/celeba64/val.zip] [-n 100] [--no-snap]
+    python experiments/framing_crops.py [--data ../shared/data/celeba64/val.zip] [-n 100] [--no-snap]
 
 Draws crops as inpaint-eval --data does with --skip 500 (disjoint from the 500 evaluation images),
 center and pattern holes, one start per completion; prints how the framer framed them and the hole

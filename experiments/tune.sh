@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Choose the completion defaults on a tuning set of the val split that is disjoint from the
 # evaluation set: images 500..500+N of the seed-0 draw (the evaluation uses the first 500).
-#   scripts/tune.sh OUTDIR [N]      -> OUTDIR/<setting>.json, one inpaint-eval run per setting
+#   experiments/tune.sh OUTDIR [N]      -> OUTDIR/<setting>.json, one inpaint-eval run per setting
 set -euo pipefail
-out=${1:?usage: scripts/tune.sh OUTDIR [N]}
+out=${1:?usage: experiments/tune.sh OUTDIR [N]}
 n=${2:-64}
 data=${INPAINT_DATA:-../shared/data/celeba64/val.zip}
 mkdir -p "$out"

@@ -4,11 +4,11 @@
 # inpaint-eval run per setting, each scoring ours and se after 1 (the start alone: no Adam step
 # taken), 10, 25, 50 and 100 iterations from the same search; a finished setting is skipped, so a
 # rerun resumes.
-#   scripts/tune_search.sh OUTDIR [N]      -> OUTDIR/<setting>.json
-#   python scripts/search_frontier.py OUTDIR --plot docs/results/search_frontier.png
+#   experiments/tune_search.sh OUTDIR [N]      -> OUTDIR/<setting>.json
+#   python experiments/search_frontier.py OUTDIR --plot docs/results/search_frontier.png
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:?usage: scripts/tune_search.sh OUTDIR [N]}
+out=${1:?usage: experiments/tune_search.sh OUTDIR [N]}
 n=${2:-64}
 data=${INPAINT_DATA:-../shared/data/celeba64/val.zip}
 mkdir -p "$out"

@@ -5,21 +5,21 @@
 # runs. One inpaint-eval run per (shard of the images, mask), each kept under $OUTDIR/init${N}_parts
 # and skipped when its JSON is already there, so an interrupted evaluation resumes where it
 # stopped; the parts are merged at the end.
-#   scripts/evaluate_init.sh [OUTDIR [inpaint-eval options...]]     (default docs/results)
+#   experiments/evaluate_init.sh [OUTDIR [inpaint-eval options...]]     (default docs/results)
 # Environment: N images (500); SHARDS, the pieces N is cut into (1); DEVICE (cpu; cuda on a GPU);
 # MASKS ("center pattern"); SET, the evaluation set (runs/val$N.zip: the seeded draw of N images,
 # written from SPLIT, ../shared/data/celeba64/val.zip, when missing: scripts/pick_eval_set.py);
 # EVAL (inpaint-eval).
 # One start per image on this CPU, 100 images at a time (about 30 minutes per shard):
-#   SHARDS=5 scripts/evaluate_init.sh docs/results --restarts 1 --batch 100
+#   SHARDS=5 experiments/evaluate_init.sh docs/results --restarts 1 --batch 100
 # The same on the GPU machine, finishing the shards not yet in docs/results/init500_parts (the set
 # carried: carry ["runs/val500.zip"]; nothing installed there):
 #   cp -r docs/results/init500_parts $OUT/ && SHARDS=5 PYTHONPATH=src DEVICE=cuda \
-#     EVAL="python3 -m inpaint.cli.eval" scripts/evaluate_init.sh $OUT --restarts 1 --batch 100
+#     EVAL="python3 -m inpaint.cli.eval" experiments/evaluate_init.sh $OUT --restarts 1 --batch 100
 # At the defaults (4 restarts) on the GPU machine, in one piece:
-#   PYTHONPATH=src DEVICE=cuda EVAL="python3 -m inpaint.cli.eval" scripts/evaluate_init.sh $OUT --batch 128
+#   PYTHONPATH=src DEVICE=cuda EVAL="python3 -m inpaint.cli.eval" experiments/evaluate_init.sh $OUT --batch 128
 # At the defaults on this CPU, the first 50 of those 500 images (about 25 minutes a part):
-#   SET=runs/val500.zip N=50 SHARDS=2 scripts/evaluate_init.sh docs/results/restarts4 --batch 25
+#   SET=runs/val500.zip N=50 SHARDS=2 experiments/evaluate_init.sh docs/results/restarts4 --batch 25
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-docs/results}

@@ -7,13 +7,13 @@
 # evaluation images), center and pattern holes, beside the shipped model on the same images.
 # Training resumes from its last checkpoint and finished evaluations are skipped, so a rerun
 # resumes:
-#   scripts/encoder_objectives.sh OUTDIR [N]      (runs in runs/encoder-<objective>)
-#   python scripts/compare_runs.py OUTDIR shipped:ours+encoder   (and shipped:se+encoder)
+#   experiments/encoder_objectives.sh OUTDIR [N]      (runs in runs/encoder-<objective>)
+#   python experiments/compare_runs.py OUTDIR shipped:ours+encoder   (and shipped:se+encoder)
 # Environment: STEPS (1200, about two epochs of the 37,540 training images), LR (Adam's step size,
 # 1e-4), TAG (appended to the runs' and results' names, for another LR), DATA, VAL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=${1:?usage: scripts/encoder_objectives.sh OUTDIR [N]}
+out=${1:?usage: experiments/encoder_objectives.sh OUTDIR [N]}
 n=${2:-320}
 steps=${STEPS:-1200}
 lr=${LR:-1e-4}

@@ -1,7 +1,7 @@
-"""Quality against cost of the search's settings, from scripts/tune_search.sh's runs: every
+"""Quality against cost of the search's settings, from experiments/tune_search.sh's runs: every
 (setting, method, iterations) paired against today's default over the same tuning images.
 
-    python scripts/search_frontier.py runs/tune_search [--base r4:ours+encoder:100]
+    python experiments/search_frontier.py runs/tune_search [--base r4:ours+encoder:100]
         [--latency benchmarks/results/iteration_latency_restarts_cpu.json]
         [--plot docs/results/search_frontier.png] [--json out.json] [--runs r1,r2,...]
 

@@ -1,7 +1,7 @@
 """The new default search against the old one, and ours against SE, paired image by image on the
-images of scripts/evaluate_defaults.sh.
+images of experiments/evaluate_defaults.sh.
 
-    python scripts/compare_defaults.py docs/results/defaults500 [--json OUT]
+    python experiments/compare_defaults.py docs/results/defaults500 [--json OUT]
 
 Rows: new ours − old ours, new se − old ours, new ours − new se; for PSNR and SSIM over the whole
 image and over the hole: mean difference ± 95% confidence half-width (1.96 standard errors of the

@@ -1,7 +1,7 @@
 """The README's whole-photo figure: a photo with a hole on the face, completed with the whole
 image squeezed to the model's square and with the framing the runtime finds.
 
-    python scripts/framing_figure.py [--image examples/astronaut_photo.jpg]
+    python experiments/framing_figure.py [--image examples/astronaut_photo.jpg]
                                      [--mask examples/astronaut_photo_mask.png] [--out docs/framing_astronaut.png]
 
 Top row: the whole photo (the hole in red, the square found in green), then each completion;
