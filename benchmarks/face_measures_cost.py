@@ -22,18 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
+from inpaint.bench.timing import seconds_each, summary
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "face_measures_cost_cpu.json"
 
 
 def per_image(fn, items) -> dict[str, float]:
-    seconds = []
-    for item in items:
-        t0 = time.perf_counter()
-        fn(item)
-        seconds.append(time.perf_counter() - t0)
-    p10, median, p90 = np.percentile(seconds, [10, 50, 90])
-    return {"median": float(median), "p10": float(p10), "p90": float(p90), "n": len(seconds)}
+    """Median, 10th and 90th percentile seconds of fn(item) over the items."""
+    s = summary(seconds_each(fn, items), (10, 90))
+    return {k: s[k] for k in ("median", "p10", "p90", "n")}
 
 
 def main() -> None:

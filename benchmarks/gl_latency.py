@@ -17,22 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import time
-import timeit
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from inpaint.bench.timing import median_seconds
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "gl_latency_cpu.json"
-
-
-def _median_seconds(fn, repeats: int) -> float:
-    """The median of `repeats` timed calls, after two untimed ones."""
-    timeit.repeat(fn, number=1, repeat=2)
-    return statistics.median(timeit.repeat(fn, number=1, repeat=repeats))
+WARMUP = 2          # untimed calls before each case's timed ones
 
 
 def main() -> None:
@@ -56,13 +51,13 @@ def main() -> None:
 
     r = args.repeats
     rows = {
-        "gl graph, batch 1": _median_seconds(lambda: inpainter.engine.complete_gl(y, known), r),
-        "gl 64x64": _median_seconds(lambda: inpainter.complete_gl([small], [hole], framing="whole"), r),
-        "ours 64x64": _median_seconds(lambda: inpainter.complete(small, hole, framing="whole"), r),
-        "gl photo": _median_seconds(lambda: inpainter.complete_gl([big], [photo_hole]), r),
-        "ours photo": _median_seconds(lambda: inpainter.complete(big, photo_hole), r),
-        "gl 64x64, batch 64, per image": _median_seconds(
-            lambda: inpainter.complete_gl([small] * 64, [hole] * 64, framing="whole"), max(3, r // 4)) / 64,
+        "gl graph, batch 1": median_seconds(lambda: inpainter.engine.complete_gl(y, known), r, WARMUP),
+        "gl 64x64": median_seconds(lambda: inpainter.complete_gl([small], [hole], framing="whole"), r, WARMUP),
+        "ours 64x64": median_seconds(lambda: inpainter.complete(small, hole, framing="whole"), r, WARMUP),
+        "gl photo": median_seconds(lambda: inpainter.complete_gl([big], [photo_hole]), r, WARMUP),
+        "ours photo": median_seconds(lambda: inpainter.complete(big, photo_hole), r, WARMUP),
+        "gl 64x64, batch 64, per image": median_seconds(
+            lambda: inpainter.complete_gl([small] * 64, [hole] * 64, framing="whole"), max(3, r // 4), WARMUP) / 64,
     }
     result = {"machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
               "cpu_count": len(__import__("os").sched_getaffinity(0)),

@@ -23,6 +23,7 @@ import numpy as np
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from inpaint.bench.timing import median_seconds
 from inpaint.masks import center_mask
 from inpaint.runtime.bundle import load_bundle
 from inpaint.runtime.engines.ort import OrtEngine
@@ -33,6 +34,7 @@ from inpaint.spec import InpaintSettings
 from inpaint.weights import shipped_bundle
 
 OUT = Path(__file__).resolve().parent / "results" / "ort_cpu_probes.json"
+WARMUP, REPEATS = 5, 30      # untimed calls, then timed ones, for each median
 
 
 def _session(nodes, weights: dict, in_shape):
@@ -43,17 +45,6 @@ def _session(nodes, weights: dict, in_shape):
     options.intra_op_num_threads = 1
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-
-
-def _median_ms(fn, repeats: int = 30) -> float:
-    for _ in range(5):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times) * 1e3)
 
 
 def subpixel_kernel(w: np.ndarray) -> np.ndarray:
@@ -82,8 +73,8 @@ def conv_transpose_probe() -> list[dict]:
                        {"K": subpixel_kernel(w)}, list(x.shape))
         a, b = direct.run(None, {"x": x})[0], sub.run(None, {"x": x})[0]
         flops = 2 * cout * (2 * side) ** 2 * cin * 4          # 4 of the 16 taps reach each output pixel
-        t_direct = _median_ms(lambda: direct.run(None, {"x": x}))
-        t_sub = _median_ms(lambda: sub.run(None, {"x": x}))
+        t_direct = 1e3 * median_seconds(lambda: direct.run(None, {"x": x}), REPEATS, WARMUP)
+        t_sub = 1e3 * median_seconds(lambda: sub.run(None, {"x": x}), REPEATS, WARMUP)
         rows.append({"layer": f"{cin}->{cout}, {side}->{2 * side}", "gflop": flops / 1e9,
                      "conv_transpose_ms": t_direct, "conv_transpose_gflops": flops / t_direct / 1e6,
                      "subpixel_ms": t_sub, "subpixel_max_rel_diff": float(np.abs(a - b).max() / np.abs(a).max())})
@@ -109,8 +100,8 @@ def relu_derivative_probe() -> dict:
     scalar = session([helper.make_node("Greater", ["y", "zero"], ["m"]), helper.make_node("Where", ["m", "one", "slope"], ["d"]),
                       helper.make_node("Mul", ["g", "d"], ["o"])])
     np.testing.assert_array_equal(tensors.run(None, feeds)[0], scalar.run(None, feeds)[0])
-    return {"where_between_tensors_us": _median_ms(lambda: tensors.run(None, feeds), 200) * 1e3,
-            "where_between_scalars_then_mul_us": _median_ms(lambda: scalar.run(None, feeds), 200) * 1e3}
+    return {"where_between_tensors_us": 1e6 * median_seconds(lambda: tensors.run(None, feeds), 200, WARMUP),
+            "where_between_scalars_then_mul_us": 1e6 * median_seconds(lambda: scalar.run(None, feeds), 200, WARMUP)}
 
 
 def iteration_probe(threads: int, config: dict[str, str]) -> float:
@@ -135,7 +126,7 @@ def iteration_probe(threads: int, config: dict[str, str]) -> float:
         _, g_c = CpuOps.contextual(x, problem.y, problem.weights, "l1")
         _, _, g_d = engine.critic(x, problem.known, problem.box, target, "joint", 0.003, mu)
         engine.generator_vjp(g_c + g_d)
-    return _median_ms(iteration)
+    return 1e3 * median_seconds(iteration, REPEATS, WARMUP)
 
 
 def main() -> None:

@@ -34,6 +34,8 @@ import httpx
 import numpy as np
 from PIL import Image, ImageDraw
 
+from inpaint.bench.timing import summary
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "serve_load_cpu.json"
 DATA = Path(os.environ.get("INPAINT_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -128,10 +130,6 @@ def check(request: dict, answer: dict, solo: bytes | None) -> str | None:
     return None
 
 
-def percentile_ms(seconds: list[float], q: float) -> float:
-    return float(np.percentile(np.array(seconds) * 1e3, q))
-
-
 def start_server(port: int, max_batch: int, max_wait_ms: float, max_queue: int, log) -> subprocess.Popen:
     server = subprocess.Popen([sys.executable, "-m", "inpaint.cli.rt", "serve", "--port", str(port), "--quiet",
                                "--max-batch", str(max_batch), "--max-wait-ms", str(max_wait_ms),
@@ -182,10 +180,11 @@ def main() -> None:
                 if problem:
                     failures.append(f"{phase}: {request['name']}: {problem}")
             good_times = [a["seconds"] for r, a in zip(mix, answers) if not r["name"].startswith("bad")]
+            latency = summary(np.array(good_times) * 1e3, (50, 99))
             phases[phase] = {"clients": clients, "requests": len(mix), "good": len(good_times),
                              "bad": len(mix) - len(good_times), "wall_s": wall,
                              "images_per_s": len(good_times) / wall,
-                             "p50_ms": percentile_ms(good_times, 50), "p99_ms": percentile_ms(good_times, 99),
+                             "p50_ms": latency["p50"], "p99_ms": latency["p99"],
                              "answered": sum(a["status"] is not None for a in answers)}
         alive = httpx.get(f"{url}/healthz", timeout=5).json()["ok"]
     finally:

@@ -24,7 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from inpaint.bench.timing import median_seconds
+
 OUT = Path(__file__).resolve().parent / "results" / "strided_conv_forms_cpu.json"
+WARMUP = 30         # untimed runs before each form's timed ones
 # (input channels, output channels, input side) of the shipped discriminator's strided layers
 LAYERS = ((3, 64, 64), (64, 128, 32), (128, 256, 16), (256, 512, 8))
 # output phase r of a stride-2, padding-1, 4-tap transposed convolution reads the input at
@@ -44,17 +47,6 @@ def session(nodes, inputs, initializers, threads):
     options.add_session_config_entry("session.force_spinning_stop", "1")
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-
-
-def median_us(s, feeds, runs: int) -> float:
-    for _ in range(30):
-        s.run(None, feeds)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        s.run(None, feeds)
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times) * 1e6)
 
 
 def adjoint_forms(w: np.ndarray, shape, threads: int) -> dict:
@@ -125,8 +117,9 @@ def main() -> None:
                 error = float(np.abs(s.run(None, feeds)[0] - reference.numpy()).max())
                 if error > 1e-4:
                     raise AssertionError(f"{kind} {form} at {cin}x{cout}x{h}: max error {error:.1e}")
+                us = 1e6 * median_seconds(lambda: s.run(None, feeds), args.runs, WARMUP)
                 rows.append({"layer": f"{cin}->{cout} at {h}x{h}", "kind": kind, "form": form,
-                             "median_us": median_us(s, feeds, args.runs), "max_abs_error": error,
+                             "median_us": us, "max_abs_error": error,
                              "gflop": 2 * cin * cout * 16 * (h // 2) ** 2 * args.batch / 1e9})
     result = {"benchmark": "strided_conv_forms_cpu", "date": time.strftime("%Y-%m-%d"),
               "machine": {"cpu": platform.processor() or platform.machine(), "platform": platform.platform()},

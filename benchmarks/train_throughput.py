@@ -21,8 +21,9 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
+
+from inpaint.bench.timing import summary, timed_calls
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "train_throughput_cpu.json"
@@ -65,16 +66,9 @@ def run(config: str, steps: int, data: torch.Tensor) -> dict:
     t0 = time.perf_counter()
     step()
     first = time.perf_counter() - t0              # includes torch.compile's compilation
-    for _ in range(WARMUP - 1):
-        step()
-    seconds = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        step()
-        seconds.append(time.perf_counter() - t0)
-    p10, median, p90 = np.percentile(seconds, [10, 50, 90])
-    return {"images_per_second": BATCH / median, "median_step_seconds": median, "p10": p10, "p90": p90,
-            "first_step_seconds": first, "steps": steps}
+    s = summary(timed_calls(step, steps, warmup=WARMUP - 1), (10, 90))
+    return {"images_per_second": BATCH / s["median"], "median_step_seconds": s["median"], "p10": s["p10"],
+            "p90": s["p90"], "first_step_seconds": first, "steps": steps}
 
 
 def numerics(data: torch.Tensor, batches: int = 5) -> dict:
