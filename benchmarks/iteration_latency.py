@@ -2,14 +2,17 @@
 CPU: the exported graphs on ONNX Runtime against eager PyTorch autograd, measured side by side.
 
     python benchmarks/iteration_latency.py [--batch 1,16,64] [--iterations 30] [--threads 2]
-                                           [--ort-threads 1,2] [--consistency 30]
+                                           [--ort-threads 1,2]
 
 Each backend runs the same problem (64x64 faces' shapes, center masks, joint prior and the
-consistency term at the default weight) through runtime.optimise; every iteration is timed from
-the loop's per-step callback. Eager torch uses --threads; ONNX Runtime is measured once per
---ort-threads entry. The FLOPs of an iteration come from the bundle's manifest (convolutions and
-matrix products of the three graphs); the machine's attainable rate is measured on a 1024^3
-matrix product in ONNX Runtime at each thread count. Writes
+consistency term at the default weight) through runtime.optimise, timed per iteration by
+inpaint-bench's GraphRunner (from the loop's per-step callback) on two engines: the exported
+graphs on ONNX Runtime, and the torch engine (the runtime's loop with G and D's forward and
+backward in eager PyTorch autograd; inpaint-bench's own "eager" is the yardstick instead, the
+whole search in torch with torch.optim.Adam). Eager torch uses --threads; ONNX Runtime is
+measured once per --ort-threads entry. The FLOPs of an iteration come from the bundle's
+manifest (convolutions and matrix products of the three graphs); the machine's attainable rate
+is measured on a 1024^3 matrix product in ONNX Runtime at each thread count. Writes
 benchmarks/results/iteration_latency_cpu.json and prints a markdown table.
 """
 from __future__ import annotations
@@ -22,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from inpaint.bench.runners import GraphRunner
+from inpaint.bench.timing import summary, timed_calls
 from inpaint.masks import center_mask
 from inpaint.runtime.bundle import load_bundle
 from inpaint.runtime.engines.graphs import critic_graph
 from inpaint.runtime.engines.ort import OrtEngine
-from inpaint.runtime.ops import CpuOps
-from inpaint.runtime.optimise import optimise
 from inpaint.runtime.problem import make_problem
 from inpaint.spec import InpaintSettings
 from inpaint.torch_engines.eager import TorchEngine
@@ -37,15 +40,6 @@ OUT = Path(__file__).resolve().parent / "results" / "iteration_latency_cpu.json"
 # A pause before each backend's round: PyTorch's OpenMP workers keep spinning for a while after
 # its last operator, and would take a core from the next backend's first iterations.
 SETTLE_S = 0.5
-
-
-def time_iterations(engine, problem, iterations: int, consistency: float) -> np.ndarray:
-    """Seconds per iteration, from the loop's own per-step callback (first step excluded)."""
-    stamps = []
-    settings = InpaintSettings(iterations=iterations + 1, restarts=1, patience=10**9,
-                               consistency_weight=consistency)
-    optimise(engine, CpuOps(), problem, settings, on_step=lambda it, loss: stamps.append(time.perf_counter()))
-    return np.diff(stamps)
 
 
 def gemm_gflops(threads: int, n: int = 1024, repeats: int = 20) -> float:
@@ -62,12 +56,7 @@ def gemm_gflops(threads: int, n: int = 1024, repeats: int = 20) -> float:
     session = ort.InferenceSession(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
                                    .SerializeToString(), options, providers=["CPUExecutionProvider"])
     a = rng.random((n, n), np.float32)
-    best = np.inf
-    for i in range(repeats + 3):
-        t0 = time.perf_counter()
-        session.run(None, {"a": a})
-        if i >= 3:
-            best = min(best, time.perf_counter() - t0)
+    best = timed_calls(lambda: session.run(None, {"a": a}), repeats, warmup=3).min()
     return 2 * n ** 3 / best / 1e9
 
 
@@ -79,38 +68,35 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", type=Path, default=OUT, help="JSON file for the results")
     ap.add_argument("--ort-threads", default="1,2", help="ONNX Runtime intra-op thread counts to measure")
-    ap.add_argument("--consistency", type=float, default=InpaintSettings().consistency_weight,
-                    help="mu: 0 leaves the consistency term out")
     args = ap.parse_args()
 
     import onnxruntime
     import torch
     torch.set_num_threads(args.threads)
     bundle = load_bundle(shipped_bundle())
-    engines = {f"ort{t}": OrtEngine(bundle, threads=int(t)) for t in args.ort_threads.split(",")}
-    engines["torch"] = TorchEngine.from_weights(shipped_bundle())
-    settings = InpaintSettings(consistency_weight=args.consistency)
-    flops = bundle.flops("generator", "generator_vjp", critic_graph(settings.prior, args.consistency))
+    runners = {f"ort{t}": GraphRunner(f"ort{t}", OrtEngine(bundle, threads=int(t)))
+               for t in args.ort_threads.split(",")}
+    runners["torch"] = GraphRunner("torch", TorchEngine.from_weights(shipped_bundle()))
+    settings = InpaintSettings()           # GraphRunner's search: the default method, every step run
+    flops = bundle.flops("generator", "generator_vjp", critic_graph(settings.prior, settings.consistency_weight))
     peaks = {t: gemm_gflops(int(t)) for t in args.ort_threads.split(",")}
     rows = []
     for batch in map(int, args.batch.split(",")):
         rng = np.random.default_rng(batch)
         y = rng.uniform(-1, 1, (batch, 3, 64, 64)).astype(np.float32)
         problem = make_problem(y, np.stack([center_mask(64)] * batch), 32)
-        for engine in engines.values():            # warm-up: sessions, allocations
-            time_iterations(engine, problem, 3, args.consistency)
-        times = {name: [] for name in engines}
+        for runner in runners.values():            # warm-up: sessions, allocations
+            runner.iteration_seconds(problem, 3, 0)
+        times = {name: [] for name in runners}
         for _ in range(args.rounds):                # interleave the backends against drift
-            for name, engine in engines.items():
+            for name, runner in runners.items():
                 time.sleep(SETTLE_S)                # the last backend's idle threads stop spinning
-                times[name].append(time_iterations(engine, problem, args.iterations // args.rounds, args.consistency))
+                times[name].append(runner.iteration_seconds(problem, args.iterations // args.rounds, 0))
         stats = {}
         for name, ts in times.items():
-            t = np.concatenate(ts) * 1e3
-            stats[name] = {"median_ms": float(np.median(t)), "p25_ms": float(np.percentile(t, 25)),
-                           "p75_ms": float(np.percentile(t, 75)), "min_ms": float(t.min()),
-                           "max_ms": float(t.max()), "n": int(t.size),
-                           "gflops_per_s": flops * batch / np.median(t) / 1e6}
+            s = summary(np.concatenate(ts) * 1e3)
+            stats[name] = {**{f"{k}_ms": s[k] for k in ("median", "p25", "p75", "min", "max")}, "n": s["n"],
+                           "gflops_per_s": flops * batch / s["median"] / 1e6}
         best = min((n for n in stats if n.startswith("ort")), key=lambda n: stats[n]["median_ms"])
         rows.append({"batch": batch, **stats, "best_ort": best,
                      "ort_over_torch": stats[best]["median_ms"] / stats["torch"]["median_ms"]})
@@ -118,11 +104,11 @@ def main() -> None:
               "machine": {"cpu": platform.processor() or platform.machine(), "threads": args.threads,
                           "platform": platform.platform()},
               "versions": {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
-              "consistency_weight": args.consistency, "flops_per_sample": flops,
+              "consistency_weight": settings.consistency_weight, "flops_per_sample": flops,
               "gemm_peak_gflops_per_s": {f"ort{t}": v for t, v in peaks.items()}, "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
-    ort_names = [n for n in engines if n.startswith("ort")]
+    ort_names = [n for n in runners if n.startswith("ort")]
     print(f"{flops / 1e9:.2f} GFLOP per sample and iteration; 1024^3 matrix product on ONNX Runtime: "
           + ", ".join(f"{v:.0f} GFLOP/s on {t} thread(s)" for t, v in peaks.items()))
     print("| batch | " + " | ".join(f"ORT {n[3:]} thread(s): ms, median (p25-p75); GFLOP/s" for n in ort_names)
