@@ -12,28 +12,22 @@ Writes benchmarks/results/framing_latency_cpu.json and prints a markdown table.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
-import statistics
 import time
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-OUT = REPO / "benchmarks" / "results" / "framing_latency_cpu.json"
-PHOTOS = REPO.parent / "shared" / "data" / "celeba_aligned_sample" / "img_align_celeba_sample.zip"
+from inpaint.bench.timing import median_seconds, summary
+
+from _sample_photos import photo_arguments      # benchmarks/, beside this script
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--photos", type=Path, default=PHOTOS)
+    p = photo_arguments(__doc__, "framing_latency_cpu.json")
     p.add_argument("--holes", default="face,eyes,mouth,strokes")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args()
 
     import cv2
@@ -50,16 +44,13 @@ def main() -> None:
         times, found = [], 0
         for i, photo in enumerate(photos):
             hole = make_hole(kind, photo.shape[:2], 0, i)
-            runs = []
-            for _ in range(args.repeats):
-                t = time.perf_counter()
-                framing = framer.find(photo, hole)
-                runs.append(time.perf_counter() - t)
-            times.append(statistics.median(runs))
-            found += framing.box is not None
+            framings = []
+            times.append(median_seconds(lambda: framings.append(framer.find(photo, hole)), args.repeats))
+            found += framings[-1].box is not None
         t = np.asarray(times) * 1000
-        rows[kind] = {"photos": len(photos), "found": found, "median_ms": float(np.median(t)),
-                      "p90_ms": float(np.percentile(t, 90)), "max_ms": float(t.max()), "per_photo_ms": t.round(2).tolist()}
+        s = summary(t, (90,))
+        rows[kind] = {"photos": len(photos), "found": found, "median_ms": s["median"], "p90_ms": s["p90"],
+                      "max_ms": s["max"], "per_photo_ms": t.round(2).tolist()}
     result = {"date": date.today().isoformat(), "machine": f"{platform.processor() or platform.machine()}, "
               f"{os.cpu_count()} cores", "photos": str(args.photos), "repeats": args.repeats,
               "first_call_seconds": round(first, 3), "holes": rows}

@@ -13,11 +13,11 @@ start to their exit, `repeats` times each, alternating:
 The cost beyond Pillow is the difference of the medians. Peak memory is the process's maximum
 resident set (getrusage of that child). The completions at every size are compared with the one
 at 1x: the result scaled back down to 178x218 (area average) against the 1x result, PSNR over
-the hole. Writes benchmarks/results/megapixel_cost.json and prints a markdown table.
+the hole (inpaint.eval.metrics.psnr). Writes benchmarks/results/megapixel_cost.json and prints a
+markdown table.
 """
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
@@ -34,9 +34,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[1]
-OUT = REPO / "benchmarks" / "results" / "megapixel_cost.json"
-PHOTOS = REPO.parent / "shared" / "data" / "celeba_aligned_sample" / "img_align_celeba_sample.zip"
+from inpaint.eval import metrics
+
+from _sample_photos import photo_arguments      # benchmarks/, beside this script
+
 HOLE = (62, 82, 54, 54)          # x, y, w, h in the 178x218 photo: the evaluation's face hole
 PILLOW_ALONE = ("import sys; from PIL import Image; Image.MAX_IMAGE_PIXELS = None; "
                 "im = Image.open(sys.argv[1]); im.load(); m = Image.open(sys.argv[2]); m.load(); "
@@ -57,17 +58,9 @@ def run(cmd: list[str]) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
-def hole_psnr(a: np.ndarray, b: np.ndarray, hole: np.ndarray) -> float:
-    mse = float(((a.astype(np.float64) - b) ** 2)[hole].mean())
-    return float("inf") if mse == 0 else 10 * np.log10(255 ** 2 / mse)
-
-
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--photos", type=Path, default=PHOTOS)
+    p = photo_arguments(__doc__, "megapixel_cost.json")
     p.add_argument("--scales", default="1,5,10,15,20,25,30,35")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args()
     scales = [float(s) for s in args.scales.split(",")]
     if 1.0 not in scales:
@@ -104,9 +97,10 @@ def main() -> None:
     small_hole = np.zeros((photo.height, photo.width), bool)
     x, y, bw, bh = HOLE
     small_hole[y:y + bh, x:x + bw] = True
+    at_1x = results[1.0] / 255.0
     for row in rows:
         row["hole_psnr_vs_1x"] = (None if row["scale"] == 1 else
-                                  round(hole_psnr(results[row["scale"]], results[1.0], small_hole), 2))
+                                  round(metrics.psnr(results[row["scale"]] / 255.0, at_1x, small_hole), 2))
     report = {"date": date.today().isoformat(), "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
               "cpus": os.cpu_count(), "photo": name, "repeats": args.repeats, "rows": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
