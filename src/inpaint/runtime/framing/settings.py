@@ -37,7 +37,7 @@ class FramingSettings:
     min_known_given: float = 0.05    # the least a square given by the user must hold
     # A square image whose own square the found one overlaps this much is already framed (a training-
     # style crop, such as celeba64's): its own square is exact where the found one is a few pixels
-    # off, which cost 0.4-0.6 dB of hole PSNR on val crops (scripts/framing_crops.py).
+    # off, which cost 0.4-0.6 dB of hole PSNR on val crops (experiments/framing_crops.py).
     snap_iou: float = 0.75
     square_tolerance: float = 0.02   # |H - W| over the larger side, for an image to count as square
 
