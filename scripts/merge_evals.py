@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from inpaint.atomic import write_atomic
-from inpaint.eval.harness import join_shards, merge_results
+from inpaint.eval.merge import join_shards, merge_results
 from inpaint.eval.tables import report
 
 

@@ -129,7 +129,8 @@ def test_the_measures_refuse_without_the_extra(monkeypatch, tmp_path):
 def test_an_evaluation_scores_every_method_on_the_truths_faces(measures, shared_data, tmp_path):
     import json
     from inpaint.cli.eval import main
-    from inpaint.eval.harness import EvalSettings, evaluate, join_shards
+    from inpaint.eval.harness import EvalSettings, evaluate
+    from inpaint.eval.merge import join_shards
     val = str(shared_data / "celeba64" / "val.zip")
     out = tmp_path / "r.json"
     r = CliRunner().invoke(main, ["--data", val, "-n", "16", "--masks", "center", "--methods", "telea,mean",

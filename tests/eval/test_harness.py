@@ -71,7 +71,7 @@ def test_cli_refuses_a_device_torch_cannot_use(small_split, tmp_path):
 @pytest.mark.torch_cuda
 def test_on_a_gpu_ours_runs_the_device_search_and_scores_as_on_the_cpu(small_split, tiny_weights):
     from inpaint.errors import InpaintError
-    from inpaint.eval.harness import gan_inpainter, gan_settings
+    from inpaint.eval.fills import gan_inpainter, gan_settings
     from inpaint.kernels import build
     from inpaint.runtime.gpu import gpu_search
     try:
@@ -89,7 +89,7 @@ def test_on_a_gpu_ours_runs_the_device_search_and_scores_as_on_the_cpu(small_spl
 
 
 def test_overrides_reach_ours_but_se_keeps_its_prior():
-    from inpaint.eval.harness import gan_settings
+    from inpaint.eval.fills import gan_settings
     s = EvalSettings(data="x", overrides=(("consistency_weight", 5.0), ("prior_weight", 0.5), ("norm", "l2")))
     ours, se = gan_settings("ours", s), gan_settings("se", s)
     assert (ours.prior, ours.consistency_weight, ours.prior_weight, ours.norm) == ("joint", 5.0, 0.5, "l2")
@@ -162,7 +162,7 @@ def test_cli_curve_plot_needs_a_curve_and_prints_the_paired_table(small_split, t
 def test_both_starts_are_scored_side_by_side_each_to_its_own_iterations(small_split, tiny_encoder_weights, tmp_path):
     """--init random,encoder: ours from random z and from the encoder in one run, each with its
     own default iteration limit unless --iterations sets one, curves cut at that limit."""
-    from inpaint.eval.harness import gan_settings
+    from inpaint.eval.fills import gan_settings
     from inpaint.eval.tables import comparisons
     s = _settings(small_split, tiny_encoder_weights, masks=("center",), methods=("ours", "telea"),
                   inits=("random", "encoder"), iterations=None, curve=(1, 3, 300))
@@ -203,7 +203,7 @@ def test_picked_zip_holds_the_draw_unchanged(small_split, tmp_path):
 
 
 def test_evaluations_of_one_draw_merge_mask_by_mask(small_split, tiny_weights):
-    from inpaint.eval.harness import merge_results
+    from inpaint.eval.merge import merge_results
     parts = [evaluate(_settings(small_split, tiny_weights, masks=(kind,), methods=("ours", "mean"), curve=(2,)),
                       progress=False) for kind in ("center", "pattern")]
     merged = merge_results(parts)
@@ -219,7 +219,7 @@ def test_evaluations_of_one_draw_merge_mask_by_mask(small_split, tiny_weights):
 
 
 def test_shards_of_a_draw_join_into_the_whole(small_split, tiny_weights):
-    from inpaint.eval.harness import join_shards, merge_results
+    from inpaint.eval.merge import join_shards, merge_results
     whole = evaluate(_settings(small_split, tiny_weights, n=6, masks=("center",), methods=("mean", "telea")),
                      progress=False)
     shards = [merge_results([evaluate(_settings(small_split, tiny_weights, n=3, skip=skip, masks=(kind,),
@@ -248,7 +248,8 @@ def test_shards_of_a_draw_join_into_the_whole(small_split, tiny_weights):
 
 def test_the_default_start_is_what_inpaint_rt_complete_starts_from(small_split, tiny_weights, tiny_encoder_weights):
     """init "auto": the latent encoder where the model has one, else random z, as inpaint-rt."""
-    from inpaint.eval.harness import EvalSettings, resolve_inits
+    from inpaint.eval.fills import resolve_inits
+    from inpaint.eval.harness import EvalSettings
     from inpaint.inpainters import torch_inpainter
     for weights, start in ((tiny_encoder_weights, "encoder"), (tiny_weights, "random")):
         s = EvalSettings(str(small_split), weights=str(weights), methods=("ours",))

@@ -1,20 +1,21 @@
-"""The evaluation harness: N images of a split x mask kinds x methods -> PSNR/SSIM tables and grids."""
+"""The evaluation harness: N images of a split x mask kinds x methods -> PSNR/SSIM tables and grids.
+
+The draw of images and masks, the measures of a fill and the loop over (mask, method) pairs are
+here; how each method fills is in eval/fills.py, joining evaluations in eval/merge.py.
+"""
 from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from inpaint.errors import DatasetError, InpaintError
+from inpaint.eval.fills import GAN_METHODS, label, resolve_inits, run_method
 from inpaint.masks import make_mask
-from inpaint.spec import METHODS as SEARCH_METHODS
 
-GAN_METHODS = tuple(SEARCH_METHODS)
 METHODS = GAN_METHODS + ("gl", "tv", "lr", "telea", "ns", "biharmonic", "mean")
 METRICS = ("psnr", "ssim", "psnr_hole", "ssim_hole")      # the pixel measures, each image's
 PIXEL_METRICS = {"psnr": ("psnr", "psnr_hole"), "ssim": ("ssim", "ssim_hole")}
@@ -97,100 +98,6 @@ def _draw(count: int, n: int, seed: int, skip: int, data: str) -> np.ndarray:
 def mask_for(kind: str, resolution: int, seed: int, i: int) -> np.ndarray:
     """M (R, R), 1 = known, for image i: every method sees the same mask."""
     return make_mask(kind, resolution, seed * 1_000_003 + i)
-
-
-def resolve_inits(s: EvalSettings) -> tuple[str, ...]:
-    """s.inits with "auto" made explicit as inpaint-rt complete makes it: the latent encoder where
-    the model has one, else random z (each start once)."""
-    if "auto" not in s.inits:
-        return s.inits
-    if any(m in GAN_METHODS for m in s.methods):
-        from inpaint.torch_engines.eager import TorchEngine
-        from inpaint.weights import shipped_bundle
-        auto = "encoder" if TorchEngine.from_weights(s.weights or shipped_bundle()).has_encoder else "random"
-    else:
-        auto = "random"
-    return tuple(dict.fromkeys(auto if i == "auto" else i for i in s.inits))
-
-
-def label(method: str, init: str) -> str:
-    """The name a GAN method's results go by: "ours" from random z, "ours+encoder" from E's z."""
-    return method if init == "random" else f"{method}+{init}"
-
-
-def gan_settings(method: str, s: EvalSettings, init: str = "random"):
-    """ours: joint D + PD prior (with the consistency loss at its default weight); se: D's own prior only."""
-    from inpaint.spec import method_settings
-    common = dict(iterations=s.iterations, restarts=s.restarts, seed=s.seed, init=init)
-    common.update(s.overrides)
-    return method_settings(method, **common)
-
-
-def gan_inpainter(s: EvalSettings, settings):
-    """The Inpainter for ours/se on s.device: on a CUDA device the GPU runtime (the search with its
-    state on the device, runtime/gpu.py) where cuda.core is installed for its kernels, elsewhere
-    the host loop on eager PyTorch (on that device). Both give the same fills to rounding."""
-    from inpaint.inpainters import gpu_inpainter, torch_inpainter
-    if s.device.startswith("cuda"):
-        from inpaint.kernels.build import cuda_core
-        try:
-            cuda_core()
-        except InpaintError as e:
-            warnings.warn(f"the host loop searches on {s.device}, since the GPU runtime cannot: {e}")
-        else:
-            return gpu_inpainter(s.weights, settings, int(s.device.partition(":")[2] or 0))
-    return torch_inpainter(s.weights, s.device, settings)
-
-
-def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettings,
-               tick: Callable[[int], None], init: str = "random") -> tuple[np.ndarray, dict[int, np.ndarray], list[int]]:
-    """Fill every image's hole with one method: uint8 (N, R, R, 3); for ours/se (from the start
-    `init`) also the fills after each of s.curve's iteration counts up to its iteration limit, and
-    the iterations each batch ran (fewer than the limit where the search stopped early)."""
-    out = np.empty_like(images)
-    if method in GAN_METHODS:
-        from inpaint.imageio import Picture
-        inpainter = gan_inpainter(s, gan_settings(method, s, init))
-        curve = tuple(k for k in s.curve if k <= inpainter.settings.iteration_limit)
-        earlier = {k: np.empty_like(images) for k in curve}
-        iterations = []
-        for a in range(0, len(images), s.batch):
-            sl = slice(a, a + s.batch)
-            done = inpainter.complete_many([Picture(im, None, "RGB") for im in images[sl]],
-                                           [k < 0.5 for k in known[sl]], keep=curve, framing="whole")
-            out[sl] = [c.picture.pixels for c in done]
-            for k in curve:
-                earlier[k][sl] = [c.earlier[k].pixels for c in done]
-            iterations.append(done[0].report["iterations"])
-            tick(len(done))
-        return out, earlier, iterations
-    if method == "gl":
-        return run_gl(images, known, s, tick), {}, []
-    from inpaint.eval.baselines import BASELINES
-    fn = BASELINES[method]
-    for i, (im, k) in enumerate(zip(images, known)):
-        filled = fn(im.astype(np.float64) / 255.0, k > 0.5)
-        out[i] = np.clip(np.rint(filled * 255.0), 0, 255).astype(np.uint8)
-        tick(1)
-    return out, {}, []
-
-
-def run_gl(images: np.ndarray, known: np.ndarray, s: EvalSettings, tick: Callable[[int], None]) -> np.ndarray:
-    """GL: the bundle's completion graph (s.weights where it is a bundle, else the shipped one) on
-    ONNX Runtime's CPU provider, one forward pass per batch, then Poisson blending, as
-    inpaint-rt complete --method gl does."""
-    from inpaint.imageio import Picture
-    from inpaint.runtime.complete import Inpainter
-    bundle = s.weights if s.weights and (Path(s.weights) / "manifest.json").is_file() else None
-    inpainter = Inpainter.from_bundle(bundle)
-    out = np.empty_like(images)
-    for a in range(0, len(images), s.batch):
-        sl = slice(a, a + s.batch)
-        done = inpainter.complete_gl([Picture(im, None, "RGB") for im in images[sl]],
-                                     [k < 0.5 for k in known[sl]], framing="whole")
-        out[sl] = [c.picture.pixels for c in done]
-        tick(len(done))
-    return out
 
 
 def score(result: np.ndarray, truth: np.ndarray, known: np.ndarray, keys: tuple[str, ...] = METRICS
@@ -320,83 +227,6 @@ def _face_scores(s: EvalSettings, faces, filled: np.ndarray, truths, reference) 
         out["kid"] = face_eval.kid_entry(descriptors, reference, s.seed)
     out["face_seconds"] = round(time.perf_counter() - t0, 2)
     return out
-
-
-def merge_results(results: list[dict]) -> dict:
-    """One evaluation from several of the same images (one per mask, say): their tables and
-    curves side by side, wall times summed, each part's settings under "parts"."""
-    first = results[0]
-    out = {**first, "table": {}, "curve": {}, "wall_seconds": 0.0, "parts": []}
-    for r in results:
-        if r["images"] != first["images"]:
-            raise ValueError("these evaluations scored different images; merge only runs of one draw")
-        for key in ("table", "curve"):
-            for kind, methods in r.get(key, {}).items():
-                clash = set(methods) & set(out[key].get(kind, {}))
-                if clash:
-                    raise ValueError(f"{kind}/{', '.join(sorted(clash))} is in more than one file")
-                out[key].setdefault(kind, {}).update(methods)
-        out["wall_seconds"] += r["wall_seconds"]
-        out["parts"].append(r["settings"])
-        for k, v in r.get("faces", {}).items():      # the same truths: a part with KID adds its floor
-            out.setdefault("faces", {}).setdefault(k, v)
-    out["settings"] = {**first["settings"], "masks": list(out["table"])}
-    if not out["curve"]:
-        del out["curve"]
-    return out
-
-
-def join_shards(results: list[dict]) -> dict:
-    """One evaluation from several of disjoint images with the same (mask, method) pairs (the
-    shards of a draw, by --skip): per-image values joined in image order, means and spreads
-    recomputed from them, times and iteration counts summed and joined, each shard's settings
-    under "shards"."""
-    first = results[0]
-    images = [i for r in results for i in r["images"]]
-    if len(set(images)) != len(images):
-        raise ValueError("these evaluations share images; join only disjoint shards of a draw")
-    for r in results:
-        for key in ("table", "curve"):
-            if _pairs(r.get(key, {}), key == "curve") != _pairs(first.get(key, {}), key == "curve"):
-                raise ValueError(f"the shards' {key}s differ in their (mask, method) pairs; "
-                                 "join only runs of the same masks and methods")
-    order = np.argsort(images, kind="stable")
-
-    def joined(entries: list[dict]) -> dict:
-        # KID is not kept: the shards' estimates do not add up to the whole set's, and their
-        # descriptors are not in the files
-        keys = list(entries[0]["per_image"])
-        per_image = {m: [v for e in entries for v in e["per_image"][m]] for m in keys}
-        out = entry({m: [per_image[m][i] for i in order] for m in keys})
-        for timing in ("seconds", "face_seconds"):
-            if timing in entries[0]:
-                out[timing] = round(sum(e[timing] for e in entries), 2)
-        if "iterations" in entries[0]:
-            out["iterations"] = [k for e in entries for k in e["iterations"]]
-        return out
-
-    out = {**first, "images": [images[i] for i in order], "table": {},
-           "wall_seconds": round(sum(r["wall_seconds"] for r in results), 1),
-           "shards": [r.get("parts", [r["settings"]]) for r in results]}
-    out.pop("parts", None)
-    for kind, methods in first["table"].items():
-        out["table"][kind] = {m: joined([r["table"][kind][m] for r in results]) for m in methods}
-    if "curve" in first:
-        out["curve"] = {kind: {m: {k: joined([r["curve"][kind][m][k] for r in results]) for k in ks}
-                               for m, ks in methods.items()} for kind, methods in first["curve"].items()}
-    out["settings"] = {**first["settings"], "n": len(images), "skip": min(r["settings"]["skip"] for r in results)}
-    out.pop("faces", None)
-    if all("faces" in r for r in results):    # KID's reference and floor do not join (see joined)
-        weights = [len(r["images"]) for r in results]
-        out["faces"] = {"work_side": first["faces"]["work_side"],
-                        "found": float(np.average([r["faces"]["found"] for r in results], weights=weights)),
-                        "truth_seconds": round(sum(r["faces"]["truth_seconds"] for r in results), 2)}
-    return out
-
-
-def _pairs(section: dict, curve: bool) -> set:
-    """The (mask, method) pairs of a table, or of a curve with its iteration counts."""
-    return {(kind, m, tuple(sorted(v)) if curve else ()) for kind, methods in section.items() for m, v in methods.items()}
 
 
 def _resolution(s: EvalSettings) -> int:

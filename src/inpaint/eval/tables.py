@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from inpaint.eval.faces import SAME_PERSON
-from inpaint.eval.harness import GAN_METHODS, METRICS, label, paired
+from inpaint.eval.fills import GAN_METHODS, label
+from inpaint.eval.harness import METRICS, paired
 
 PAIRED = {"psnr": ("PSNR {a} − {b} (dB)", "+.3f"), "ssim": ("SSIM {a} − {b}", "+.4f"),
           "identity": ("identity distance {a} − {b}", "+.4f"), "landmarks": ("landmark error {a} − {b}", "+.4f")}
