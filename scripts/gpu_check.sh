@@ -6,7 +6,7 @@
 #   device   what it runs on (GPU, driver, torch, cuda.core, NVRTC)          -> device.json
 #   tests    the gpu-marked tests: kernel parity, device search, engines     -> tests.xml (JUnit)
 #   parity   a GPU completion against ONNX Runtime's, same seed              -> parity.json
-#   bench    inpaint-bench, eager and gpu (trt where it imports), batch 1, 16, 256
+#   bench    inpaint-bench, eager and gpu (gpu-trt where tensorrt imports), batch 1, 16, 256
 #                                                                             -> bench.json/.md/.png
 #   compile  inpaint-bench, eager and torch.compile at batch 1               -> compile.json/.md
 #   wall     wall time of inpaint-rt complete --backend gpu                  -> gpu_wall_time.json
@@ -27,7 +27,7 @@ stage() {   # stage NAME LIMIT_S COMMAND...
     "$py" scripts/gpu_stage.py "$out" "$name" "$limit" -- "$@" || failed+=("$name")
 }
 backends=eager,gpu
-"$py" -c "import tensorrt" 2>/dev/null && backends=$backends,trt
+"$py" -c "import tensorrt" 2>/dev/null && backends=$backends,gpu-trt
 
 stage device 20 "$py" scripts/gpu_device.py "$out/device.json"
 stage tests 100 "$py" -m pytest -q -m gpu tests -p no:cacheprovider --junitxml "$out/tests.xml"

@@ -46,7 +46,9 @@ def test_a_backend_that_cannot_run_here_says_why(models):
     import importlib.util
     if importlib.util.find_spec("tensorrt"):
         pytest.skip("tensorrt is installed here")
-    result = CliRunner().invoke(main, ["--backends", "trt", *QUICK, *models])
+    result = CliRunner().invoke(main, ["--backends", "trt", "--device", "cuda", *QUICK, *models])
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: backend trt: ") and "tensorrt" in lines[0]
+    result = CliRunner().invoke(main, ["--backends", "gpu-trt", *QUICK, *models])     # on the CPU
+    assert result.exit_code == 2 and result.stderr.strip() == "error: backend gpu-trt: runs on a GPU, not with --device cpu"

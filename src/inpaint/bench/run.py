@@ -19,12 +19,12 @@ from inpaint.spec import InpaintSettings
 class BenchSettings:
     backends: tuple[str, ...]
     batches: tuple[int, ...]
-    bundle: str                      # bundle directory (ort, trt) and its FLOP counts
-    weights: str                     # weights file of the same model (eager, compile)
+    bundle: str                      # bundle directory (the rows that load one) and its FLOP counts
+    weights: str                     # weights file of the same model (the yardsticks, the rows on PyTorch)
     iterations: int = 30             # timed steps per backend and batch
     warmup: int = 5                  # untimed steps before them
     search_iterations: int = 100     # steps of the whole search timed end to end
-    device: str = "cpu"              # where eager and compile run ("cuda" for the GPU)
+    device: str = "cpu"              # where everything runs ("cuda" for the GPU)
     threads: int | None = None       # CPU threads for torch and ONNX Runtime (None: all cores)
     rounds: int = 1                  # interleaved rounds the timed steps are split into
 
@@ -102,7 +102,7 @@ def problem_for(batch: int, resolution: int, patch: int):
 
 def run(settings: BenchSettings, log: Callable[[str], None] = print) -> dict:
     """Every backend on every batch size; the timed steps of the backends interleave in rounds."""
-    from inpaint.bench.runners import make_runner
+    from inpaint.bench.runners import YARDSTICKS, make_runner
     from inpaint.runtime.bundle import load_bundle
     if settings.threads:
         import torch
@@ -113,7 +113,7 @@ def run(settings: BenchSettings, log: Callable[[str], None] = print) -> dict:
     runners = {b: make_runner(b, settings.device, Path(settings.bundle), Path(settings.weights), settings.threads)
                for b in settings.backends}
     peak = measured_peak(settings.device, settings.threads) if any(
-        b in ("eager", "compile") for b in settings.backends) else {}
+        b in YARDSTICKS for b in settings.backends) else {}
     rows = []
     for batch in settings.batches:
         problem = problem_for(batch, bundle.spec.resolution, bundle.spec.patch)

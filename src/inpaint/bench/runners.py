@@ -5,10 +5,11 @@ A runner answers two questions for a batch of problems:
   steps, after `warmup` untimed ones (compilation, sessions, allocations);
 - `search_seconds(problem, iterations)`: the wall time of a whole search of that many steps from
   a fresh z, targets included, warm.
-ort runs `runtime.optimise` and is timed from its per-step callback; eager and compile run the
-yardstick; gpu and trt run the device search (runtime.device_search: state on the GPU, one
-iteration replayed as a CUDA graph), with the networks on eager PyTorch or on TensorRT. GPU steps
-are timed with CUDA events.
+The backends are the rows of the table (inpaint.backends), as inpaint-rt runs them: a row on the
+host loop runs `runtime.optimise` and is timed from its per-step callback; a row on the device
+search (runtime.device_search: state on the GPU, one iteration replayed as a CUDA graph) is timed
+with CUDA events. Beside them, the yardsticks eager and compile: the search as a PyTorch user
+would write it, eager or under torch.compile.
 """
 from __future__ import annotations
 
@@ -24,33 +25,32 @@ from inpaint.runtime.optimise import initial_z
 from inpaint.runtime.problem import Problem
 from inpaint.spec import InpaintSettings
 
-BACKENDS = ("eager", "compile", "ort", "trt", "gpu")
+YARDSTICKS = ("eager", "compile")     # autograd + torch.optim.Adam, eager or under torch.compile
 
 
-def unavailable(backend: str, device: str, bundle_root: Path) -> str:
+def names() -> tuple[str, ...]:
+    """What inpaint-bench can time: the yardsticks, then every row of the table of backends."""
+    from inpaint import backends
+    return YARDSTICKS + backends.names()
+
+
+def unavailable(backend: str, device: str, bundle_root: Path, weights: Path | None = None) -> str:
     """'' when `backend` can run here, else why not (for the user)."""
-    if backend not in BACKENDS:
-        return f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}"
-    if backend in ("eager", "compile") and importlib.util.find_spec("torch") is None:
+    from inpaint import backends
+    if backend not in names():
+        return f"unknown backend {backend!r}; choose from {', '.join(names())}"
+    if backend in YARDSTICKS:
+        return _yardstick_unavailable(backend, device)
+    row = backends.get(backend)
+    return backends.unavailable(row, backends.Place(device), backends.model_path(row, bundle_root, weights))
+
+
+def _yardstick_unavailable(backend: str, device: str) -> str:
+    if importlib.util.find_spec("torch") is None:
         return f"{backend} needs PyTorch: pip install 'inpaint[train]'"
     if backend == "compile" and device == "cpu" and not (shutil.which("g++") or shutil.which("c++")):
         return "compile on the CPU needs a C++ compiler (torch.compile's inductor builds C++)"
-    if backend == "trt":
-        from inpaint.runtime.backends import trt_ready
-        reason = trt_ready(bundle_root)
-        if reason:
-            return reason
-    if backend in ("gpu", "trt"):
-        if not device.startswith("cuda"):
-            return "the GPU runtime needs --device cuda"
-        if backend == "gpu" and importlib.util.find_spec("torch") is None:
-            return "the gpu backend runs its networks with PyTorch: pip install 'inpaint[train]'"
-        from inpaint.kernels.build import cuda_core
-        try:
-            cuda_core()
-        except InpaintError as e:
-            return str(e)
-    if device.startswith("cuda") and backend in ("eager", "compile", "gpu"):
+    if device.startswith("cuda"):
         import torch
         if not torch.cuda.is_available():
             return f"--device {device} asked for, but torch sees no CUDA GPU"
@@ -112,15 +112,15 @@ class EagerRunner:
 
 
 class GraphRunner:
-    """The runtime's own search (runtime.optimise) on one of its engines."""
+    """The runtime's host loop (runtime.optimise) on a row's engine and ops."""
 
-    def __init__(self, name: str, engine):
+    def __init__(self, name: str, engine, ops=None, search=None):
         from inpaint.runtime.ops import CpuOps
-        self.name, self.engine, self.ops = name, engine, CpuOps()
+        from inpaint.runtime.optimise import optimise
+        self.name, self.engine, self.ops, self.search = name, engine, ops or CpuOps(), search or optimise
 
     def _run(self, problem: Problem, iterations: int, on_step=None):
-        from inpaint.runtime.optimise import optimise
-        return optimise(self.engine, self.ops, problem, _settings(iterations), on_step=on_step)
+        return self.search(self.engine, self.ops, problem, _settings(iterations), on_step=on_step)
 
     def iteration_seconds(self, problem: Problem, iterations: int, warmup: int) -> np.ndarray:
         if warmup:
@@ -137,17 +137,10 @@ class GraphRunner:
 
 class DeviceRunner:
     """The GPU runtime: the device search (CudaOps kernels, one iteration replayed as a CUDA
-    graph) with its networks on eager PyTorch ("gpu") or on the bundle's TensorRT plans ("trt")."""
+    graph) on a row's engine, which runs on the ops' stream."""
 
-    def __init__(self, name: str, weights: Path, bundle_root: Path):
-        from inpaint.inpainters import device_engine
-        from inpaint.runtime.cuda import Stream, set_device
-        from inpaint.runtime.ops.cuda_ops import CudaOps
-        self.name = name
-        set_device(0)            # the stream belongs to the device current when it is made
-        self.stream = Stream()
-        self.ops = CudaOps(self.stream)
-        self.engine = device_engine("trt" if name == "trt" else "torch", self.stream, weights, bundle_root)
+    def __init__(self, name: str, engine, ops):
+        self.name, self.engine, self.ops = name, engine, ops.cuda
 
     def iteration_seconds(self, problem: Problem, iterations: int, warmup: int) -> np.ndarray:
         from inpaint.runtime.device_search import DeviceSearch
@@ -166,14 +159,17 @@ class DeviceRunner:
 
 
 def make_runner(backend: str, device: str, bundle_root: Path, weights: Path, threads: int | None):
-    """A runner for one backend; raises InpaintError where it cannot run here."""
-    reason = unavailable(backend, device, bundle_root)
+    """A runner for a yardstick or a row of the table; raises InpaintError where it cannot run here."""
+    from inpaint import backends
+    reason = unavailable(backend, device, bundle_root, weights)
     if reason:
         raise InpaintError(f"backend {backend}: {reason}")
-    if backend in ("eager", "compile"):
+    if backend in YARDSTICKS:
         return EagerRunner(weights, device, compile=backend == "compile")
-    if backend in ("gpu", "trt"):
-        return DeviceRunner(backend, weights, bundle_root)
-    from inpaint.runtime.bundle import load_bundle
-    from inpaint.runtime.engines.ort import OrtEngine
-    return GraphRunner("ort", OrtEngine(load_bundle(bundle_root), threads))
+    row = backends.get(backend)
+    place = backends.Place(device, threads=threads)
+    ops = row.loop.ops(place)
+    engine = row.engine(backends.model_path(row, bundle_root, weights), place, ops)
+    if row.loop.name == "device":
+        return DeviceRunner(backend, engine, ops)
+    return GraphRunner(backend, engine, ops, row.loop.search())

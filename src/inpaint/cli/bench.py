@@ -6,27 +6,31 @@ from pathlib import Path
 
 import click
 
+from inpaint.cli.backend_option import TableHelpOption
 from inpaint.cli.common import positive_ints, user_errors
 
 
 def _backends(ctx, param, value):
-    from inpaint.bench.runners import BACKENDS
+    from inpaint.bench.runners import names
     if value is None:
         return None
     items = tuple(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
-    bad = [v for v in items if v not in BACKENDS]
+    bad = [v for v in items if v not in names()]
     if bad or not items:
-        raise click.BadParameter(f"{', '.join(bad) or 'nothing given'}; choose from {', '.join(BACKENDS)}")
+        raise click.BadParameter(f"{', '.join(bad) or 'nothing given'}; choose from {', '.join(names())}")
     return items
+
+
+def _backends_help() -> str:
+    from inpaint.cli.backend_option import rows_help
+    return ("Comma-separated: the yardsticks eager (the search as a PyTorch user writes it: autograd + "
+            "torch.optim.Adam) and compile (the same under torch.compile), and the backends of inpaint-rt: "
+            f"{rows_help()} [default: every one that can run here].")
 
 
 @click.command(name="inpaint-bench", context_settings={"help_option_names": ["-h", "--help"],
                                                       "show_default": True})
-@click.option("--backends", callback=_backends, default=None,
-              help="Comma-separated: eager (autograd + torch.optim.Adam), compile (the same under "
-                   "torch.compile), ort (ONNX Runtime, CPU), gpu and trt (the GPU runtime: state on the "
-                   "device, CUDA kernels, one iteration replayed as a CUDA graph, with the networks on "
-                   "eager PyTorch or on TensorRT) [default: every one that can run here].")
+@click.option("--backends", callback=_backends, default=None, cls=TableHelpOption, help_from=_backends_help)
 @click.option("--batch", "batches", default=None,
               callback=lambda c, p, v: None if v is None else positive_ints(v, "1,16,64"),
               help="Comma-separated batch sizes (images x restarts) [default: 1,16,64 on the CPU, "
@@ -37,12 +41,13 @@ def _backends(ctx, param, value):
               help="Steps of the whole search timed end to end, per backend and batch.")
 @click.option("--rounds", type=click.IntRange(min=1), default=3,
               help="Interleave the backends' timed steps in this many rounds (against drift).")
-@click.option("--device", default="cpu", help="Where eager and compile run: cpu or cuda.")
+@click.option("--device", default="cpu", help="Where the backends and the yardsticks run: cpu or cuda[:N].")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="CPU threads for torch and ONNX Runtime [default: all cores].")
 @click.option("--bundle", type=click.Path(path_type=Path), help="Model bundle [default: the shipped model].")
 @click.option("--weights", type=click.Path(path_type=Path),
-              help="Weights of the same model for eager and compile [default: the shipped model].")
+              help="Weights of the same model for the yardsticks and the backends on PyTorch [default: the "
+                   "shipped model].")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write every figure as JSON.")
 @click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), help="Write the table as markdown.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path),
@@ -59,18 +64,19 @@ def main(backends, batches, iterations, warmup, search_iterations, rounds, devic
     Examples:
       inpaint-bench                                   # every backend that runs here, batch 1,16,64
       inpaint-bench --backends eager,ort --batch 1 --json bench.json --markdown bench.md --plot bench.png
-      inpaint-bench --device cuda --batch 1,16,256    # on a GPU: eager, compile, gpu (and trt)
+      inpaint-bench --device cuda --batch 1,16,256    # on a GPU: eager, compile, ort, torch, gpu (and trt, gpu-trt)
     """
     from inpaint.bench.report import markdown, plot
     from inpaint.bench.run import BenchSettings, run
-    from inpaint.bench.runners import BACKENDS, unavailable
+    from inpaint.bench.runners import names, unavailable
     from inpaint.weights import shipped_bundle
 
     bundle = bundle or shipped_bundle()
     weights = weights or shipped_bundle()
     if backends is None:
-        backends = tuple(b for b in BACKENDS if not unavailable(b, device, bundle))
-        skipped = [f"{b} ({unavailable(b, device, bundle)})" for b in BACKENDS if b not in backends]
+        reasons = {b: unavailable(b, device, bundle, weights) for b in names()}
+        backends = tuple(b for b, reason in reasons.items() if not reason)
+        skipped = [f"{b} ({reason})" for b, reason in reasons.items() if reason]
         if skipped:
             click.echo("not measured: " + "; ".join(skipped), err=True)
     if batches is None:

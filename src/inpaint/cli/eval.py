@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from inpaint.cli.backend_option import backend_option
 from inpaint.cli.common import positive_ints, torch_device, user_errors
 from inpaint.errors import InpaintError
 from inpaint.spec import DEFAULT_ITERATIONS
@@ -17,7 +18,7 @@ CROP_METHODS = ("ours", "se", "gl", "tv", "lr", "telea", "ns", "biharmonic", "me
 CROP_DEFAULT_N = 500
 # options of one mode only: given in the other, they are refused rather than ignored
 CROP_ONLY = ("data", "skip", "masks", "inits", "lr", "prior_weight", "consistency_weight", "norm", "curve",
-             "curve_plot", "weights", "device", "kid_reference", "kid_reference_n")
+             "curve_plot", "weights", "device", "backend", "kid_reference", "kid_reference_n")
 PHOTO_ONLY = ("holes", "sets", "parts", "framing_only", "scales")
 NOT_FRAMING_ONLY = ("methods", "iterations", "restarts", "batch", "grids")
 
@@ -85,6 +86,7 @@ def _csv(choices):
                    "(the shipped one unless --weights is a bundle).")
 @click.option("--device", default="cpu", show_default=True, callback=lambda ctx, param, v: torch_device(v),
               help="cpu, or cuda[:N]: on a GPU, ours/se run the GPU runtime (the search with its state on the device).")
+@backend_option("gpu on a CUDA --device where the GPU runtime can run, else torch (on --device)")
 @click.option("--metrics", default="psnr,ssim", callback=_csv(("psnr", "ssim", "identity", "landmarks", "kid")),
               help="Comma-separated measures: psnr, ssim (whole image and hole); identity (distance of "
                    "dlib's face descriptors of the fill and the truth, and the share under 0.6, dlib's "
@@ -115,7 +117,7 @@ def _csv(choices):
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterations, restarts, batch, lr,
-         prior_weight, consistency_weight, norm, curve, curve_plot, weights, device, metrics, kid_reference,
+         prior_weight, consistency_weight, norm, curve, curve_plot, weights, device, backend, metrics, kid_reference,
          kid_reference_n, samples, json_path, grids, parts, framing_only, scales, quiet):
     """Evaluate inpainting quality: PSNR and SSIM over the whole image and over the hole.
 
@@ -170,7 +172,8 @@ def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterat
                       if v is not None)
     settings = EvalSettings(data=str(data), n=n, skip=skip, masks=masks, methods=methods, seed=seed,
                             inits=inits, iterations=iterations, restarts=restarts, batch=batch,
-                            weights=str(weights) if weights else None, device=device, overrides=overrides,
+                            weights=str(weights) if weights else None, device=device, backend=backend,
+                            overrides=overrides,
                             curve=curve, metrics=metrics,
                             kid_reference=str(kid_reference) if kid_reference else None,
                             kid_reference_n=kid_reference_n)

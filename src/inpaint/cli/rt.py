@@ -9,11 +9,14 @@ from pathlib import Path
 
 import click
 
+from inpaint.backends import loaders
+from inpaint.cli.backend_option import TableHelpOption, backend_option
 from inpaint.cli.common import user_errors
 from inpaint.errors import InpaintError, OutputError
 from inpaint.spec import DEFAULT_ITERATIONS, METHODS
 
 SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
+AUTO_HELP = "TensorRT, else ONNX Runtime on CUDA, else on the CPU (torch with --weights)"
 
 
 @click.group(name="inpaint-rt", context_settings=SETTINGS)
@@ -31,17 +34,11 @@ def main():
 @click.option("--masks", "masks_dir", type=click.Path(path_type=Path),
               help="With --batch: directory of masks with the same file names (any image suffix).")
 @click.option("--invert-mask", is_flag=True, help="The mask's black pixels are the hole instead of its white.")
-@click.option("--backend", type=click.Choice(["auto", "trt", "ort", "torch", "gpu"]), default="auto",
-              help="trt: the bundle's TensorRT plans for this GPU; ort: the exported graphs on ONNX "
-                   "Runtime; torch: eager PyTorch (the reference; needs --weights or the shipped model); "
-                   "gpu: the GPU runtime (state on the device, CUDA kernels, the iteration as a CUDA "
-                   "graph; the networks on the bundle's TensorRT plans where they can run, else on "
-                   "PyTorch); auto: TensorRT, else ONNX Runtime on CUDA, else on the CPU (torch with "
-                   "--weights).")
-@click.option("--bundle", type=click.Path(path_type=Path),
-              help="Bundle for trt, ort and gpu [default: the shipped celeba64].")
-@click.option("--weights", type=click.Path(path_type=Path),
-              help="Weights for --backend torch or gpu [default: the shipped celeba64].")
+@backend_option(AUTO_HELP)
+@click.option("--bundle", type=click.Path(path_type=Path), cls=TableHelpOption,
+              help_from=lambda: f"Bundle for {loaders('bundle')} [default: the shipped celeba64].")
+@click.option("--weights", type=click.Path(path_type=Path), cls=TableHelpOption,
+              help_from=lambda: f"Weights for --backend {loaders('weights')} [default: the shipped celeba64].")
 @click.option("--method", type=click.Choice([*METHODS, "gl"]), default="ours",
               help="ours: search z under the joint D + PD prior with the consistency loss; se: Yeh et "
                    "al.'s search (D's own prior alone); gl: Iizuka et al.'s completion network, one "
@@ -142,8 +139,7 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
 @main.command(context_settings=SETTINGS)
 @click.option("--host", default="127.0.0.1", help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, help="Port to listen on (0: any free one).")
-@click.option("--backend", type=click.Choice(["auto", "trt", "ort", "torch", "gpu"]), default="auto",
-              help="As for complete.")
+@backend_option(AUTO_HELP)
 @click.option("--bundle", type=click.Path(path_type=Path), help="As for complete.")
 @click.option("--weights", type=click.Path(path_type=Path), help="As for complete.")
 @click.option("--device", default=None, help="As for complete.")

@@ -1,5 +1,6 @@
-"""How each method of the crop evaluation fills the holes: ours and se search z, gl makes one
-forward pass of the bundle's GL graph, the classical baselines fill each image alone."""
+"""How each method of the crop evaluation fills the holes: ours and se search z on a backend of
+the table (inpaint.backends), as inpaint-rt does; gl makes one forward pass of the bundle's GL
+graph; the classical baselines fill each image alone."""
 from __future__ import annotations
 
 import warnings
@@ -44,20 +45,44 @@ def gan_settings(method: str, s: EvalSettings, init: str = "random"):
     return method_settings(method, **common)
 
 
-def gan_inpainter(s: EvalSettings, settings):
-    """The Inpainter for ours/se on s.device: on a CUDA device the GPU runtime (the search with its
-    state on the device, runtime/gpu.py) where cuda.core is installed for its kernels, elsewhere
-    the host loop on eager PyTorch (on that device). Both give the same fills to rounding."""
-    from inpaint.inpainters import gpu_inpainter, torch_inpainter
+def resolve_backend(s: EvalSettings) -> str:
+    """s.backend with auto made explicit: on a CUDA device the GPU runtime (gpu: the search with
+    its state on the device) where it can run, else the host loop on eager PyTorch (torch) on
+    s.device. Both give the same fills to rounding."""
+    from inpaint import backends
+    if s.backend != backends.AUTO:
+        return s.backend
     if s.device.startswith("cuda"):
-        from inpaint.kernels.build import cuda_core
-        try:
-            cuda_core()
-        except InpaintError as e:
-            warnings.warn(f"the host loop searches on {s.device}, since the GPU runtime cannot: {e}")
-        else:
-            return gpu_inpainter(s.weights, settings, int(s.device.partition(":")[2] or 0))
-    return torch_inpainter(s.weights, s.device, settings)
+        gpu = backends.get("gpu")
+        reason = backends.unavailable(gpu, backends.Place(s.device), model_path(s, gpu))
+        if not reason:
+            return gpu.name
+        warnings.warn(f"the host loop searches on {s.device}, since the GPU runtime cannot: {reason}")
+    return "torch"
+
+
+def model_path(s: EvalSettings, row) -> Path:
+    """The model files `row` loads from --weights (a weights file, or a bundle), as the table locates them."""
+    from inpaint import backends
+    if row.loads == "bundle" and s.weights and not is_bundle(s.weights):
+        raise InpaintError(f"--backend {row.name} runs a bundle's graphs: give --weights a bundle directory, "
+                           "or use --backend torch")
+    return backends.model_path(row, s.weights, s.weights)
+
+
+def is_bundle(path: str | Path) -> bool:
+    return (Path(path) / "manifest.json").is_file()
+
+
+def gan_inpainter(s: EvalSettings, settings):
+    """The Inpainter for ours/se: the row of s.backend (auto: resolve_backend) on s.weights and
+    s.device, checked (InpaintError naming the fix) and built as inpaint-rt builds it."""
+    from inpaint import backends
+    from inpaint.inpainters import build
+    row = backends.get(resolve_backend(s))
+    model, place = model_path(s, row), backends.Place(s.device)
+    backends.require(row, place, model)
+    return build(row, model, place, settings)
 
 
 def run_method(method: str, images: np.ndarray, known: np.ndarray, s: EvalSettings,
@@ -99,7 +124,7 @@ def run_gl(images: np.ndarray, known: np.ndarray, s: EvalSettings, tick: Callabl
     inpaint-rt complete --method gl does."""
     from inpaint.imageio import Picture
     from inpaint.runtime.complete import Inpainter
-    bundle = s.weights if s.weights and (Path(s.weights) / "manifest.json").is_file() else None
+    bundle = s.weights if s.weights and is_bundle(s.weights) else None
     inpainter = Inpainter.from_bundle(bundle)
     out = np.empty_like(images)
     for a in range(0, len(images), s.batch):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from inpaint.errors import DatasetError, InpaintError
-from inpaint.eval.fills import GAN_METHODS, label, resolve_inits, run_method
+from inpaint.eval.fills import GAN_METHODS, label, resolve_backend, resolve_inits, run_method
 from inpaint.masks import make_mask
 
 METHODS = GAN_METHODS + ("gl", "tv", "lr", "telea", "ns", "biharmonic", "mean")
@@ -38,6 +38,7 @@ class EvalSettings:
     batch: int = 64                            # images per optimisation batch
     weights: str | None = None                 # None: the shipped model
     device: str = "cpu"
+    backend: str = "auto"                      # ours/se's row of the table of backends; auto: fills.resolve_backend
     overrides: tuple[tuple[str, float | str], ...] = ()  # InpaintSettings fields for ours (and shared ones for se)
     curve: tuple[int, ...] = ()                # also score ours/se after these many iterations
     metrics: tuple[str, ...] = ("psnr", "ssim")  # of CHOICES; identity, landmarks, kid need the faces extra
@@ -143,7 +144,8 @@ def evaluate(s: EvalSettings, progress: bool = True, grid_dir: Path | None = Non
     from tqdm import tqdm
     faces = _face_measures(s)               # before any long work: refuses where the extra is missing
     resolution = _resolution(s)
-    s = dataclasses.replace(s, inits=resolve_inits(s))
+    s = dataclasses.replace(s, inits=resolve_inits(s),
+                            backend=resolve_backend(s) if set(s.methods) & set(GAN_METHODS) else s.backend)
     t0 = time.perf_counter()
     idx, images = pick_images(s.data, s.n, resolution, s.seed, s.skip)
     results: dict = {"settings": dataclasses.asdict(s), "resolution": resolution,

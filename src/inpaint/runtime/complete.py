@@ -52,20 +52,13 @@ class Inpainter:
         self._framer: Framer | None = None
 
     @classmethod
-    def from_bundle(cls, path=None, settings: InpaintSettings = InpaintSettings(), threads: int | None = None,
-                    backend: str = "ort", providers: tuple[str, ...] | None = None, device: int = 0):
-        """An Inpainter on a bundle (default: the shipped one): ONNX Runtime (with `providers`,
-        default the CPU) or TensorRT (backend "trt", the plans for this GPU); `device` is the
-        CUDA device either uses where it runs on one."""
+    def from_bundle(cls, path=None, settings: InpaintSettings = InpaintSettings(), threads: int | None = None):
+        """An Inpainter on a bundle (default: the shipped one) on ONNX Runtime's CPU provider;
+        inpaint.inpainters builds one on any other backend."""
         from inpaint.runtime.bundle import load_bundle
-        from inpaint.weights import shipped_bundle
-        bundle = load_bundle(path or shipped_bundle())
-        if backend == "trt":
-            from inpaint.runtime.engines.trt import TrtEngine
-            return cls(TrtEngine(bundle, device), settings=settings)
         from inpaint.runtime.engines.ort import OrtEngine
-        return cls(OrtEngine(bundle, threads, list(providers) if providers else None, device_id=device),
-                   settings=settings)
+        from inpaint.weights import shipped_bundle
+        return cls(OrtEngine(load_bundle(path or shipped_bundle()), threads), settings=settings)
 
     def with_settings(self, settings: InpaintSettings) -> "Inpainter":
         """An Inpainter with other settings on this one's engine, ops, search loop and face finder."""

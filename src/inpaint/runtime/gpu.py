@@ -4,7 +4,7 @@ Inpainter drives a search function and an ops object; here the search is device_
 on the GPU, one iteration replayed as a CUDA graph) and the ops object blends with CudaOps.blend,
 taking and returning the host arrays Inpainter works with. The networks run on TensorRT
 (TrtDeviceEngine) or on eager PyTorch (inpaint.torch_engines.device), on the same device buffers;
-inpaint.inpainters.gpu_inpainter puts the pieces together.
+the rows gpu-trt and gpu of the table of backends (inpaint.backends) put the pieces together.
 """
 from __future__ import annotations
 

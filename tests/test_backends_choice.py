@@ -4,19 +4,23 @@ from pathlib import Path
 
 import pytest
 
+from inpaint import backends
 from inpaint.errors import InpaintError
-from inpaint.runtime import backends
+from inpaint.runtime import probes
 
 
 @pytest.fixture
 def machine(monkeypatch):
-    """Set what this machine has: modules installed, ORT providers, TensorRT plans for its GPU."""
-    state = {"modules": {"onnxruntime"}, "providers": ("CPUExecutionProvider",), "plans": False}
-    monkeypatch.setattr(backends, "_installed", lambda m: m in state["modules"])
-    monkeypatch.setattr(backends, "ort_providers", lambda: state["providers"])
-    monkeypatch.setattr(backends, "trt_ready", lambda root, device=0: "" if state["plans"] and "tensorrt" in
+    """Set what this machine has: modules installed, ORT providers, TensorRT plans for its GPU, a
+    GPU that torch sees and the CUDA kernels build for."""
+    state = {"modules": {"onnxruntime"}, "providers": ("CPUExecutionProvider",), "plans": False, "gpu": False}
+    monkeypatch.setattr(probes, "installed", lambda m: m in state["modules"])
+    monkeypatch.setattr(probes, "ort_providers", lambda: state["providers"])
+    monkeypatch.setattr(probes, "trt_ready", lambda root, device=0: "" if state["plans"] and "tensorrt" in
                         state["modules"] else "bundle has no TensorRT plans for GPU X; build them with "
                         "inpaint-export ... --engine")
+    monkeypatch.setattr(backends, "torch_sees_gpu", lambda: state["gpu"])
+    monkeypatch.setattr(backends, "kernels_build", lambda: "" if state["gpu"] else "cuda.core is not installed")
     return state
 
 
@@ -55,8 +59,16 @@ def test_weights_mean_torch(machine):
 
 
 def test_explicit_backends_say_what_is_missing(machine):
+    with pytest.raises(InpaintError, match=r"--backend trt: needs tensorrt: pip install 'inpaint\[trt\]'"):
+        backends.choose("trt", None, B, None)
+    machine["modules"] |= {"tensorrt", "cuda"}
     with pytest.raises(InpaintError, match="inpaint-export"):
         backends.choose("trt", None, B, None)
+    with pytest.raises(InpaintError, match="--backend gpu-trt: cuda.core"):
+        backends.choose("gpu-trt", None, B, None)
+    machine["gpu"] = True
+    with pytest.raises(InpaintError, match="inpaint-export"):
+        backends.choose("gpu-trt", None, B, None)
     with pytest.raises(InpaintError, match="runs on a GPU"):
         backends.choose("trt", "cpu", B, None)
     with pytest.raises(InpaintError, match="onnxruntime-gpu"):
@@ -76,14 +88,19 @@ def test_the_gpu_runtime_is_asked_for_by_name_and_says_what_it_lacks(machine):
     with pytest.raises(InpaintError, match=r"needs cuda: pip install 'inpaint\[gpu\]'"):
         backends.choose("gpu", None, B, None)
     machine["modules"] |= {"cuda"}
+    with pytest.raises(InpaintError, match="torch sees no CUDA GPU"):
+        backends.choose("gpu", None, B, None)
+    machine["gpu"] = True
     assert backends.choose("gpu", "cuda:1", B, Path("w.pt")) == backends.Choice("gpu")
     assert backends.choose("auto", "cuda", B, None).backend == "torch"     # auto does not pick it yet
+    with pytest.raises(InpaintError, match="--weights is for --backend torch or gpu; give --bundle DIR for gpu-trt"):
+        backends.choose("gpu-trt", "cuda", B, Path("w.pt"))
 
 
 def test_trt_ready_without_tensorrt_names_it():
-    if backends._installed("tensorrt"):
+    if probes.installed("tensorrt"):
         pytest.skip("tensorrt is installed here")
-    assert "not installed" in backends.trt_ready(B)
+    assert "not installed" in probes.trt_ready(B)
 
 
 @pytest.mark.parametrize("error", [
@@ -97,8 +114,8 @@ def test_auto_passes_over_a_tensorrt_that_does_not_load_and_says_why(monkeypatch
     (tmp_path / "tensorrt" / "__init__.py").write_text(f"raise {error}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "tensorrt", raising=False)
-    monkeypatch.setattr(backends, "_installed", lambda m: m in ("tensorrt", "cuda", "onnxruntime"))
-    monkeypatch.setattr(backends, "ort_providers", lambda: ("CPUExecutionProvider",))
+    monkeypatch.setattr(probes, "installed", lambda m: m in ("tensorrt", "cuda", "onnxruntime"))
+    monkeypatch.setattr(probes, "ort_providers", lambda: ("CPUExecutionProvider",))
     choice = backends.choose("auto", None, B, None)
     assert choice.backend == "ort" and choice.providers == ("CPUExecutionProvider",)
     assert choice.note.startswith("not using TensorRT: tensorrt does not load") and "libnvinfer" in choice.note
@@ -107,6 +124,6 @@ def test_auto_passes_over_a_tensorrt_that_does_not_load_and_says_why(monkeypatch
 
 
 def test_device_index():
-    assert [backends.device_index(d) for d in (None, "cpu", "cuda", "cuda:0", "cuda:3")] == [0, 0, 0, 0, 3]
+    assert [probes.device_index(d) for d in (None, "cpu", "cuda", "cuda:0", "cuda:3")] == [0, 0, 0, 0, 3]
     with pytest.raises(InpaintError, match="use cpu, cuda or cuda:N"):
-        backends.device_index("cuda:x")
+        probes.device_index("cuda:x")
