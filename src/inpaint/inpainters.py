@@ -12,6 +12,7 @@ from inpaint.backends import AUTO, Backend, Place, choose, get, loaders, model_p
 from inpaint.errors import InpaintError
 from inpaint.runtime.complete import Inpainter
 from inpaint.spec import InpaintSettings
+from inpaint.weights import shipped_bundle
 
 
 def build(row: Backend, model: Path, place: Place = Place(), settings: InpaintSettings = InpaintSettings()
@@ -28,7 +29,6 @@ def inpainter_for(backend: str, bundle=None, weights=None, device: str | None = 
     the row choose() picks, checked and built with `settings`; on_note(text) hears why a faster
     backend was passed over; threads: ONNX Runtime's per graph (default: every core).
     InpaintError names what cannot work and the fix."""
-    from inpaint.weights import shipped_bundle
     if bundle is not None and weights is not None:
         raise InpaintError(f"give either --bundle ({loaders('bundle')}) or --weights ({loaders('weights')}), "
                            "not both")
