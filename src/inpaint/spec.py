@@ -22,6 +22,11 @@ DEFAULT_ITERATIONS = {"random": 1000, "encoder": 30}
 # evaluation images against 4 x 100); a random start keeps the settings tuned for it.
 DEFAULT_RESTARTS = {"random": 4, "encoder": 1}
 DEFAULT_LR = {"random": 0.01, "encoder": 0.02}
+# What the search changes: "z", the latent vector alone (Yeh et al.); "z+bn", z and, per image, a
+# scale and shift of every batch-norm channel of G (modulation_size more numbers). On 64 tuning
+# images (center hole, encoder start, 30 steps) z+bn filled the hole 0.55 dB better at about the
+# same cost per step; the default stays "z" until the modes are measured on the evaluation set.
+SEARCHES = ("z", "z+bn")
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,35 @@ class ModelSpec:
         return cls(**d)
 
 
+def generator_norms(spec: ModelSpec) -> tuple[int, ...]:
+    """Channels of each batch norm of G (train.models.Generator), in order: (512, 256, 128, 64)
+    at 64x64 with ngf 64."""
+    stages = (spec.resolution // 4).bit_length() - 1     # stride-2 stages from 4x4: 4 at 64x64
+    return tuple(spec.ngf * 2 ** (stages - 1 - i) for i in range(stages))
+
+
+def modulation_size(spec: ModelSpec) -> int:
+    """2C: the numbers search "z+bn" adds to z, a scale and a shift for each of G's C batch-norm
+    channels (1,920 at 64x64 with ngf 64)."""
+    return 2 * sum(generator_norms(spec))
+
+
+def search_size(spec: ModelSpec, search: str) -> int:
+    """Width of the search variable of `search` (one of SEARCHES): z_dim, or z_dim + 2C for z+bn."""
+    if search not in SEARCHES:
+        raise ValueError(f"search must be one of {', '.join(SEARCHES)}, got {search!r}")
+    return spec.z_dim + (modulation_size(spec) if search == "z+bn" else 0)
+
+
+def search_of_size(spec: ModelSpec, width: int) -> str:
+    """The search whose variable is `width` numbers wide (ValueError for any other width)."""
+    for search in SEARCHES:
+        if search_size(spec, search) == width:
+            return search
+    raise ValueError(f"a search variable has {spec.z_dim} (z) or {search_size(spec, 'z+bn')} (z+bn) "
+                     f"numbers for this model, got {width}")
+
+
 @dataclass(frozen=True)
 class InpaintSettings:
     """How one completion searches the latent space (defaults: the method's published settings)."""
@@ -81,8 +115,12 @@ class InpaintSettings:
     patience: int = 50         # early stop when the loss improved less than rel_tol over this many steps
     rel_tol: float = 1e-4
     seed: int = 0
+    search: str = "z"          # what the search changes (SEARCHES): "z", or "z+bn": z and a bounded
+                               # per-image scale and shift of every batch-norm channel of G
 
     def __post_init__(self) -> None:
+        if self.search not in SEARCHES:
+            raise ValueError(f"search must be one of {', '.join(SEARCHES)}, got {self.search!r}")
         if self.prior not in ("joint", "global"):
             raise ValueError(f"prior must be 'joint' or 'global', got {self.prior!r}")
         if self.norm not in ("l1", "l2"):
