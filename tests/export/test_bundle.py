@@ -27,8 +27,8 @@ def _rel(a, b):
 def test_manifest_describes_graphs_and_weights_are_stored_once(bundle_dir, tiny_weights):
     m = json.loads((bundle_dir / "manifest.json").read_text())
     assert m["format"] == BUNDLE_FORMAT and m["spec"]["resolution"] == 64
-    assert set(m["graphs"]) == {"generator", "generator_vjp", "critic_joint", "critic_joint_consistency",
-                                "critic_global", "features"}
+    assert set(m["graphs"]) == {"generator", "generator_vjp", "generator_bn", "generator_bn_vjp", "critic_joint",
+                                "critic_joint_consistency", "critic_global", "features"}
     gen = m["graphs"]["generator"]
     assert gen["inputs"] == [{"name": "z", "dtype": "float32", "shape": ["batch", 100]}]
     assert gen["outputs"][0] == {"name": "x", "dtype": "float32", "shape": ["batch", 3, 64, 64]}
@@ -251,7 +251,8 @@ def test_sessions_stop_spinning_after_each_run_and_give_the_same_result_on_any_p
     assert OrtEngine(load_bundle(bundle_dir)).threads == len(os.sched_getaffinity(0))
 
 
-def test_io_binding_keeps_the_activations_in_ort_values_and_changes_no_result(bundle_dir):
+@pytest.mark.parametrize("search", ["z", "z+bn"])
+def test_io_binding_keeps_the_activations_in_ort_values_and_changes_no_result(bundle_dir, search):
     import onnxruntime as ort
 
     from inpaint.runtime.ops import CpuOps
@@ -262,9 +263,11 @@ def test_io_binding_keeps_the_activations_in_ort_values_and_changes_no_result(bu
     assert not plain.io_binding and bound.device == "cpu"
     y = np.random.default_rng(5).uniform(-1, 1, (3, 3, 64, 64)).astype(np.float32)
     p = make_problem(y, np.stack([make_mask("pattern", 64, i) for i in range(3)]), 32)
-    settings = InpaintSettings(iterations=6, restarts=1, patience=100)
+    settings = InpaintSettings(iterations=6, restarts=1, patience=100, search=search)
     a, b = (optimise(e, CpuOps(), p, settings) for e in (plain, bound))
     np.testing.assert_array_equal(a.z, b.z)
     np.testing.assert_array_equal(a.loss, b.loss)
-    assert bound._saved and all(isinstance(s, ort.OrtValue) for s in (*bound._saved, bound._x))
-    assert all(isinstance(s, np.ndarray) for s in plain._saved)
+    the_input = "z" if search == "z" else "v"             # the one value kept on the host
+    kept = [v for k, v in bound._kept.items() if k != the_input]
+    assert len(kept) > 1 and all(isinstance(v, ort.OrtValue) for v in kept)
+    assert all(isinstance(v, np.ndarray) for v in plain._kept.values())

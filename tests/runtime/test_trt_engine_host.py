@@ -149,3 +149,37 @@ def test_the_device_search_iteration_runs_eagerly_where_its_capture_fails(tmp_pa
     replay.launch()
     replay.launch()
     assert runs == ["recorded", "eager", "eager", "eager"]    # the failed capture's call, then each launch
+
+
+def test_search_z_bn_runs_the_modulated_generator_and_feeds_its_vjp_what_it_kept(tmp_path, monkeypatch, host_cuda,
+                                                                                tiny_bundle):
+    """The generator's graphs of both searches, with the tiny bundle's signatures: v's width picks
+    generator_bn, whose VJP gets v and every output the forward kept on the device (the stand-in's
+    outputs are the sum of its inputs, plus k for the k-th output)."""
+    from inpaint.runtime.bundle import load_bundle
+    from inpaint.spec import search_size
+    real = load_bundle(tiny_bundle)
+    names = ("generator", "generator_vjp", "generator_bn", "generator_bn_vjp")
+    bundle = Bundle(tmp_path, {"graphs": {n: real.graph_io(n) for n in names}}, real.spec)
+    meta = plans_meta(bundle, GPU, (9, 0), FakeTensorRT.__version__, [2])
+    root = plans_dir(tmp_path, GPU, FakeTensorRT.__version__)
+    root.mkdir(parents=True)
+    (root / PLANS_META).write_text(json.dumps(meta))
+    for n in names:
+        (root / f"{n}.plan").write_bytes(n.encode())
+    fake = FakeTensorRT(host_cuda, bundle, meta["profiles"])
+    monkeypatch.setattr(trt_engine, "import_tensorrt", lambda: fake)
+    engine = trt_engine.TrtEngine(bundle, cuda_graphs=False)
+    v = np.random.default_rng(0).uniform(-1, 1, (2, search_size(real.spec, "z+bn"))).astype(np.float32)
+    g_x = np.ones((2, 3, 64, 64), np.float32)
+    x = engine.generator(v)
+    g_v = engine.generator_vjp(g_x)
+    assert set(fake.engines) == {"generator_bn", "generator_bn_vjp"} and g_v.shape == v.shape
+    s = v.astype(np.float64).sum(1)
+    np.testing.assert_allclose(x[:, 0, 0, 0], s, rtol=1e-6)
+    kept = {o["name"]: (s + k) * np.prod(o["shape"][1:])
+            for k, o in enumerate(real.graph_io("generator_bn")["outputs"])}
+    fed = [kept[i["name"]] for i in real.graph_io("generator_bn_vjp")["inputs"] if i["name"] in kept]
+    assert len(fed) == len(kept)
+    np.testing.assert_allclose(g_v[:, 0], sum(fed) + s + g_x[0].size, rtol=1e-5)
+    engine.close()

@@ -7,6 +7,8 @@ norm in eval mode is a per-channel scale, (Leaky)ReLU and tanh use their saved o
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -36,19 +38,35 @@ class SequentialAdjoint(nn.Module):
             elif not isinstance(layer, (nn.BatchNorm2d, *NONLINEAR)):
                 raise TypeError(f"no adjoint for {type(layer).__name__}")
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Output and the outputs of the nonlinear layers (their derivatives need only those)."""
-        saved = []
+    def forward(self, x: torch.Tensor, after_norm: Callable | None = None
+                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Output and the outputs of the nonlinear layers (their derivatives need only those).
+
+        after_norm(k, h) -> h, where given, changes the output h of the k-th batch norm before
+        the next layer sees it (search z+bn's modulation)."""
+        saved, k = [], 0
         for layer in self.layers:
             x = layer(x)
+            if isinstance(layer, nn.BatchNorm2d) and after_norm is not None:
+                x = after_norm(k, x)
+                k += 1
             if isinstance(layer, NONLINEAR):
                 saved.append(x)
         return x, saved
 
-    def backward(self, saved: list[torch.Tensor], g: torch.Tensor) -> torch.Tensor:
-        """g = dL/d(output) -> dL/d(input), through the forward that produced `saved`."""
+    def backward(self, saved: list[torch.Tensor], g: torch.Tensor, after_norm: Callable | None = None
+                 ) -> torch.Tensor:
+        """g = dL/d(output) -> dL/d(input), through the forward that produced `saved`.
+
+        after_norm(k, g) -> g, where given, is the adjoint of the forward's after_norm: g, the
+        gradient with respect to its output, to the gradient with respect to the k-th batch
+        norm's output."""
         k = len(saved)
+        norm = sum(isinstance(layer, nn.BatchNorm2d) for layer in self.layers)
         for layer, size in zip(reversed(self.layers), reversed(self.sizes)):
+            if isinstance(layer, nn.BatchNorm2d) and after_norm is not None:
+                norm -= 1
+                g = after_norm(norm, g)
             if isinstance(layer, NONLINEAR):
                 k -= 1
                 y = saved[k]

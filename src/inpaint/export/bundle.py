@@ -34,7 +34,6 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, f
     import onnx
     import torch
 
-    from inpaint.export.flops import graph_flops
     from inpaint.export.onnx_graphs import example_inputs, export_graph, graph_defs, n_saved
     from inpaint.export.precision import fp16_errors
     from inpaint.export.weights_file import narrow_to_fp16, share_weights
@@ -89,10 +88,7 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, f
             "spec": spec.to_dict(),
             "precision": "fp16" if fp16 else "fp32",
             **({"fp16_error": errors} if fp16 else {}),
-            "graphs": {name: {"file": p.name, "sha256": sha256_file(p), "flops_per_sample": graph_flops(p),
-                              **graph_signature(onnx.load(p, load_external_data=False)),
-                              "external": stored.external[name]}
-                       for name, p in graphs.items()},
+            "graphs": {name: graph_entry(p, stored.external[name]) for name, p in graphs.items()},
             "weights": weights,
             "model": {"step": payload["step"], "meta": payload.get("meta", {}),
                       **({"encoder": payload["encoder"]} if "E" in payload else {}), "tensors": stored.tensors},
@@ -110,6 +106,16 @@ def write_bundle(checkpoint: str | Path, out: str | Path, force: bool = False, f
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def graph_entry(path: Path, external: list[dict]) -> dict:
+    """What the manifest says of one graph file: its hash, its FLOPs, inputs and outputs, and
+    where its weights are in the weights file."""
+    import onnx
+
+    from inpaint.export.flops import graph_flops
+    return {"file": path.name, "sha256": sha256_file(path), "flops_per_sample": graph_flops(path),
+            **graph_signature(onnx.load(path, load_external_data=False)), "external": external}
 
 
 def graph_signature(model) -> dict:

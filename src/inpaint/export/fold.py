@@ -28,8 +28,27 @@ def fold_graph(model):
     weights = set(graph.graph.initializers.values())
     fold_constants(graph, should_fold=lambda node: False if weights.intersection(node.inputs) else None)
     _drop_zero_biases(graph.graph)
+    _axes_as_initializers(graph.graph)
     passes.RemoveUnusedNodesPass()(graph)
     return ir.serde.serialize_model(graph)
+
+
+def _axes_as_initializers(graph) -> None:
+    """A Reduce whose axes a Constant node gives (tensor.sum((2, 3)) exports so: nothing to fold)
+    reads them from an initializer of the same value instead."""
+    import onnx_ir as ir
+    lifted = {}          # a Constant's output -> its initializer
+    for node in graph:
+        axes = node.inputs[1] if node.op_type.startswith("Reduce") and len(node.inputs) > 1 else None
+        producer = axes.producer() if axes is not None else None
+        if producer is None or producer.op_type != "Constant" or "value" not in producer.attributes:
+            continue
+        if axes not in lifted:
+            tensor = producer.attributes["value"].as_tensor()
+            lifted[axes] = ir.Value(name=f"{axes.name}_axes", shape=tensor.shape, type=ir.TensorType(tensor.dtype),
+                                    const_value=tensor)
+            graph.register_initializer(lifted[axes])
+        node.replace_input_with(1, lifted[axes])
 
 
 def _drop_zero_biases(graph) -> None:

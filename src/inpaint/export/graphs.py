@@ -1,4 +1,5 @@
-"""The modules that become the exported graphs: generator, generator_vjp and the critics.
+"""The modules that become the exported graphs: generator, generator_vjp (and their forms for
+search z+bn, generator_bn and generator_bn_vjp) and the critics.
 
 Each takes and returns plain tensors (no autograd inside), so torch.onnx.export can trace them.
 """
@@ -9,7 +10,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from inpaint.export.adjoint import SequentialAdjoint, crop, relu_derivative, selector, uncrop
+from inpaint.spec import generator_norms
 from inpaint.train.models import Generator, JointDiscriminator
+from inpaint.train.modulated import MODULATION_SCALE, split_modulation
 
 
 class GeneratorGraph(nn.Module):
@@ -34,6 +37,52 @@ class GeneratorVJPGraph(nn.Module):
     def forward(self, *args: torch.Tensor):
         *saved, x, g_x = args
         return self.net.backward([*saved, x], g_x).flatten(1)
+
+
+class GeneratorBNGraph(nn.Module):
+    """Search z+bn's generator (train.modulated): v (B, z_dim + 2C) -> x (B, 3, R, R), the
+    activations and each batch norm's output n_k before its scale and shift, for generator_bn_vjp."""
+
+    def __init__(self, g: Generator):
+        super().__init__()
+        self.spec = g.spec
+        self.net = SequentialAdjoint(g.net, 1)
+
+    def forward(self, v: torch.Tensor):
+        z, scales, shifts = split_modulation(v, self.spec)
+        norms = []
+
+        def modulate(k, h):
+            norms.append(h)
+            return h * scales[k] + shifts[k]
+        x, saved = self.net(z[:, :, None, None], modulate)
+        return (x, *saved[:-1], *norms)
+
+
+class GeneratorBNVJPGraph(nn.Module):
+    """(saved activations..., n_k..., v, x, g_x) -> g_v (B, z_dim + 2C) through search z+bn's
+    generator: where the forward made h = n_k * (1 + a_k) + b_k, with a = 0.5 u_a and b = 0.5 u_b,
+    g_u_a = 0.5 * sum over H, W of g * n_k, g_u_b = 0.5 * sum over H, W of g, and g goes on as
+    g * (1 + a_k). The sums are taken in fp32, also in an fp16 graph."""
+
+    def __init__(self, g: Generator):
+        super().__init__()
+        self.spec = g.spec
+        self.net = SequentialAdjoint(g.net, 1)
+        self.n_norms = len(generator_norms(g.spec))
+
+    def forward(self, *args: torch.Tensor):
+        *rest, v, x, g_x = args
+        saved, norms = rest[:-self.n_norms], rest[-self.n_norms:]
+        _, scales, _ = split_modulation(v, self.spec)
+        g_a, g_b = [None] * self.n_norms, [None] * self.n_norms
+
+        def unmodulate(k, g):
+            g_a[k] = MODULATION_SCALE * (g * norms[k]).float().sum((2, 3))
+            g_b[k] = MODULATION_SCALE * g.float().sum((2, 3))
+            return g * scales[k]
+        g_z = self.net.backward([*saved, x], g_x, unmodulate).flatten(1)
+        return torch.cat([g_z.float(), *g_a, *g_b], 1)
 
 
 class CriticGraph(nn.Module):

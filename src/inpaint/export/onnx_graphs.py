@@ -13,9 +13,10 @@ import onnx
 import torch
 
 from inpaint.export.fold import fold_graph
-from inpaint.export.graphs import CriticGraph, FeaturesGraph, GeneratorGraph, GeneratorVJPGraph
+from inpaint.export.graphs import (CriticGraph, FeaturesGraph, GeneratorBNGraph, GeneratorBNVJPGraph, GeneratorGraph,
+                                   GeneratorVJPGraph)
 from inpaint.export.precision import HalfPrecision
-from inpaint.spec import ModelSpec
+from inpaint.spec import ModelSpec, generator_norms, modulation_size
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,11 @@ class GraphDef:
 
 
 def graph_defs(spec: ModelSpec, n_saved: int, encoder: bool = False) -> dict[str, GraphDef]:
-    """The graphs of a bundle; "encoder" (masked image and mask -> starting z) only with encoder."""
+    """The graphs of a bundle; "encoder" (masked image and mask -> starting z) only with encoder.
+    generator_bn and generator_bn_vjp are search z+bn's: v = [z, u] in, the batch norms' outputs
+    (norm0...) kept for the VJP, g_v out."""
     saved = tuple(f"saved{i}" for i in range(n_saved))
+    norms = tuple(f"norm{k}" for k in range(len(generator_norms(spec))))
     critic_in = ("x", "known", "box", "target_global", "target_patch", "weights")
     critic_out = ("prior", "consistency", "g_x")
     batch = critic_in[:-1]
@@ -36,6 +40,9 @@ def graph_defs(spec: ModelSpec, n_saved: int, encoder: bool = False) -> dict[str
         "generator": GraphDef(lambda g, d, e=None: GeneratorGraph(g), ("z",), ("x", *saved), ("z",)),
         "generator_vjp": GraphDef(lambda g, d, e=None: GeneratorVJPGraph(g), (*saved, "x", "g_x"), ("g_z",),
                                   (*saved, "x", "g_x")),
+        "generator_bn": GraphDef(lambda g, d, e=None: GeneratorBNGraph(g), ("v",), ("x", *saved, *norms), ("v",)),
+        "generator_bn_vjp": GraphDef(lambda g, d, e=None: GeneratorBNVJPGraph(g), (*saved, *norms, "v", "x", "g_x"),
+                                     ("g_v",), (*saved, *norms, "v", "x", "g_x")),
         "critic_joint": GraphDef(lambda g, d, e=None: CriticGraph(d, "joint", False), critic_in, critic_out, batch),
         "critic_joint_consistency": GraphDef(lambda g, d, e=None: CriticGraph(d, "joint", True), critic_in,
                                              critic_out, batch),
@@ -60,6 +67,12 @@ def example_inputs(name: str, spec: ModelSpec, g, d, batch: int = 2, e=None) -> 
         return (z,)
     if name == "generator_vjp":
         return (*saved, x, torch.randn_like(x))
+    if name.startswith("generator_bn"):   # a modulation of every channel, not the zero it starts at
+        v = torch.cat([z, torch.rand(batch, modulation_size(spec)) * 2 - 1], 1)
+        if name == "generator_bn":
+            return (v,)
+        x, *kept = GeneratorBNGraph(g)(v)
+        return (*kept, v, x, torch.randn_like(x))
     if name == "features":
         return (x * known, box)
     if name == "encoder":

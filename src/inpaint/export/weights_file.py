@@ -23,7 +23,7 @@ class _TensorFile:
         self.f, self.offsets, self.shared, self.dtypes = f, {}, 0, set()
 
     def add(self, dtype: np.dtype, dims, data: bytes) -> tuple[int, int]:
-        key = hashlib.sha256(f"{np.dtype(dtype).str}{list(dims)}".encode() + data).hexdigest()
+        key = _key(dtype, dims, data)
         if key in self.offsets:
             self.shared += 1
         else:
@@ -32,6 +32,22 @@ class _TensorFile:
             self.f.write(data)
             self.dtypes.add(np.dtype(dtype))
         return self.offsets[key]
+
+
+def _key(dtype: np.dtype, dims, data: bytes) -> str:
+    return hashlib.sha256(f"{np.dtype(dtype).str}{list(dims)}".encode() + data).hexdigest()
+
+
+def _point_at(init, location: str, offset: int, length: int) -> None:
+    """Make the initializer `init` (onnx.TensorProto, in place) read its values from `location`."""
+    import onnx
+    for field in ("raw_data", "float_data", "int32_data", "int64_data", "double_data"):
+        init.ClearField(field)
+    init.data_location = onnx.TensorProto.EXTERNAL
+    del init.external_data[:]
+    for k, v in (("location", location), ("offset", str(offset)), ("length", str(length))):
+        entry = init.external_data.add()
+        entry.key, entry.value = k, v
 
 
 @dataclass(frozen=True)
@@ -69,13 +85,7 @@ def share_weights(graphs: dict[str, Path], weights_path: Path, tensors: dict | N
                 offset, length = store.add(array.dtype, init.dims, data)
                 external[name].append({"name": init.name, "offset": offset, "shape": list(array.shape),
                                        "dtype": array.dtype.name})
-                for field in ("raw_data", "float_data", "int32_data", "int64_data", "double_data"):
-                    init.ClearField(field)
-                init.data_location = onnx.TensorProto.EXTERNAL
-                del init.external_data[:]
-                for k, v in (("location", weights_path.name), ("offset", str(offset)), ("length", str(length))):
-                    entry = init.external_data.add()
-                    entry.key, entry.value = k, v
+                _point_at(init, weights_path.name, offset, length)
             onnx.save(model, path)
         for part, state in (tensors or {}).items():
             index[part] = {}
@@ -91,6 +101,43 @@ def share_weights(graphs: dict[str, Path], weights_path: Path, tensors: dict | N
                 offset, _ = store.add(stored.dtype, stored.shape, stored.tobytes())
                 index[part][key] = {**entry, "offset": offset, "file_dtype": stored.dtype.name}
     return SharedWeights(store.shared, external, index, frozenset(store.dtypes))
+
+
+class WeightsNotStored(ValueError):
+    """A graph has a weight the bundle's weights file does not hold."""
+
+
+def reuse_weights(graphs: dict[str, Path], location: str, data: np.ndarray, stored: list[dict],
+                  min_bytes: int = 1024) -> dict:
+    """Point every large initializer of each graph at the same tensor in an existing weights
+    file, left as it is: `data` its bytes (uint8), `stored` the tensors known to be in it (dicts
+    with dtype, shape, offset, as the manifest lists them), `location` its name for the graphs.
+    Returns graph name -> its external tensors, as share_weights does; raises WeightsNotStored
+    naming the first tensor the file lacks."""
+    import onnx
+    from onnx import numpy_helper
+
+    offsets = {}
+    for t in stored:
+        dtype, shape = np.dtype(t["dtype"]), [int(d) for d in t["shape"]]
+        length = int(np.prod(shape)) * dtype.itemsize
+        offsets[_key(dtype, shape, data[t["offset"]:t["offset"] + length].tobytes())] = (t["offset"], length)
+    external: dict = {}
+    for name, path in graphs.items():
+        model = onnx.load(path)
+        external[name] = []
+        for init in model.graph.initializer:
+            array = numpy_helper.to_array(init)
+            if array.nbytes < min_bytes:
+                continue
+            found = offsets.get(_key(array.dtype, init.dims, array.tobytes()))
+            if found is None:
+                raise WeightsNotStored(f"{name}: its weight {init.name} {list(array.shape)} is not in {location}")
+            external[name].append({"name": init.name, "offset": found[0], "shape": list(array.shape),
+                                   "dtype": array.dtype.name})
+            _point_at(init, location, *found)
+        onnx.save(model, path)
+    return external
 
 
 def narrow_to_fp16(weights_path: Path, out: Path, dtypes: frozenset) -> bool:

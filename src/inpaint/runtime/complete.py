@@ -27,10 +27,22 @@ from inpaint.spec import InpaintSettings
 class Completion:
     picture: Picture                 # the filled image, same size and mode as the input
     raw: np.ndarray                  # uint8 (R, R, 3) the generator's image before blending
-    z: np.ndarray                    # float32 (z_dim,) the latent vector of the best restart
+    z: np.ndarray                    # float32 (z_dim,) the latent vector of the best restart; for
+                                     # search z+bn, v = [z, u] (z_dim + 2C,)
     report: dict = field(default_factory=dict)
     earlier: dict[int, Picture] = field(default_factory=dict)  # k -> the completion after k iterations
     framing: Framing = WHOLE         # the square the model saw
+
+
+def check_search(engine: Engine, search: str) -> None:
+    """InpaintError, naming the fix, where `engine` cannot run `search` (the engines of the
+    device search run z alone, for now)."""
+    if search == "z":
+        return
+    if not hasattr(engine, "check_search"):
+        raise InpaintError(f"the {engine.name} backend searches z alone; for search {search} use "
+                           "--backend ort, trt or torch")
+    engine.check_search(search)
 
 
 def _rgb(picture: Picture) -> np.ndarray:
@@ -49,6 +61,7 @@ class Inpainter:
         """
         self.engine, self.ops, self.search = engine, ops or CpuOps(), search
         self.settings = settings.resolved(getattr(engine, "has_encoder", False))
+        check_search(engine, self.settings.search)
         self._framer: Framer | None = None
 
     @classmethod

@@ -10,14 +10,15 @@ import numpy as np
 from inpaint.runtime.engines import Engine
 from inpaint.runtime.ops import AdamState
 from inpaint.runtime.problem import Problem
-from inpaint.spec import InpaintSettings
+from inpaint.spec import InpaintSettings, ModelSpec, search_size
 
 
 @dataclass
 class Search:
     """Outcome for every row of the batch (images x restarts): the best iterate each one reached."""
 
-    z: np.ndarray            # (B, z_dim) the best z seen per row
+    z: np.ndarray            # (B, width) the best search variable seen per row: z (B, z_dim), or
+                             # v = [z, u] (B, z_dim + 2C) for search z+bn
     x: np.ndarray            # (B, 3, R, R) G(z) for it
     loss: np.ndarray         # (B,) total loss at that z
     contextual: np.ndarray   # (B,)
@@ -44,10 +45,23 @@ def initial_z(batch: int, z_dim: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).uniform(-1, 1, (batch, z_dim)).astype(np.float32)
 
 
+def search_start(z: np.ndarray, spec: ModelSpec, search: str) -> np.ndarray:
+    """The search variable at z (B, z_dim), a new float32 array: z itself, or for search z+bn
+    v = [z, 0] (no modulation: G(z) exactly). A z already as wide as the search's is copied."""
+    width = search_size(spec, search)
+    if z.shape[1] not in (spec.z_dim, width):
+        raise ValueError(f"z must have {spec.z_dim} (or {width}) columns for search {search}, got {z.shape[1]}")
+    pad = np.zeros((z.shape[0], width - z.shape[1]), np.float32)
+    return np.concatenate([z.astype(np.float32), pad], axis=1)
+
+
 def optimise(engine: Engine, ops, problem: Problem, settings: InpaintSettings,
              z: np.ndarray | None = None, on_step: Callable[[int, float], None] | None = None,
              keep: tuple[int, ...] = (), on_best: Callable[[int, Search], None] | None = None) -> Search:
     """Minimise contextual + lambda * prior + mu * consistency over z with Adam, clipping z to [-1, 1].
+
+    settings.search says what is searched: z, or for z+bn v = [z, u] (u, G's batch-norm
+    modulation, starting at 0: search_start); `z` (B, z_dim) is where z starts.
 
     Every row of `problem` is solved independently (the losses are per-sample sums), so images and
     restarts share one batch. Stops early once the mean loss improves by less than rel_tol over
@@ -58,7 +72,8 @@ def optimise(engine: Engine, ops, problem: Problem, settings: InpaintSettings,
     """
     t0 = time.perf_counter()
     lam, mu = settings.prior_weight, settings.consistency_weight
-    z = initial_z(problem.batch, engine.spec.z_dim, settings.seed) if z is None else z.astype(np.float32).copy()
+    z = search_start(initial_z(problem.batch, engine.spec.z_dim, settings.seed) if z is None else z,
+                     engine.spec, settings.search)
     target = engine.target_features(problem.y * problem.known, problem.box) if mu else None
     adam = AdamState.zeros_like(z)
     best = None

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inpaint.spec import ModelSpec
+from inpaint.spec import ModelSpec, search_of_size, search_size
+from inpaint.train.modulated import modulated_generator_forward
 from inpaint.train.search_objective import critic_terms
 
 
@@ -55,10 +56,16 @@ class TorchEngine:
         with self._torch.no_grad():
             return self.e(self._t(masked_y), self._t(known)).cpu().numpy()
 
+    def check_search(self, search: str) -> None:
+        """Every search runs here (search_size refuses an unknown one)."""
+        search_size(self.spec, search)
+
     def generator(self, z: np.ndarray) -> np.ndarray:
+        """z (B, z_dim), or v (B, z_dim + 2C) of search z+bn (train.modulated) -> x (B, 3, R, R)."""
+        modulated = search_of_size(self.spec, z.shape[1]) == "z+bn"
         self._z = self._t(z).requires_grad_(True)
         with self._torch.enable_grad():
-            self._x = self.g(self._z)
+            self._x = modulated_generator_forward(self.g, self._z) if modulated else self.g(self._z)
         return self._x.detach().cpu().numpy()
 
     def generator_vjp(self, g_x: np.ndarray) -> np.ndarray:

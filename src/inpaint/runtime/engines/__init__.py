@@ -27,11 +27,18 @@ class Engine(Protocol):
     def complete_gl(self, image: np.ndarray, known: np.ndarray) -> np.ndarray:
         """GL's one-pass completion: image (B, 3, R, R), known (B, 1, R, R) -> (B, 3, R, R)."""
 
+    def check_search(self, search: str) -> None:
+        """InpaintError, naming the fix, where this engine cannot run `search` (of spec.SEARCHES;
+        "z" runs everywhere). An engine without this method searches z alone."""
+
     def generator(self, z: np.ndarray) -> np.ndarray:
-        """z (B, z_dim) -> x (B, 3, R, R); remembers what generator_vjp needs."""
+        """The search variable -> x (B, 3, R, R); remembers what generator_vjp needs. Its width says
+        the search: z (B, z_dim), or v = [z, u] (B, z_dim + modulation_size(spec)) of search z+bn,
+        G with a per-image scale and shift of every batch-norm channel (inpaint.train.modulated)."""
 
     def generator_vjp(self, g_x: np.ndarray) -> np.ndarray:
-        """g_x (B, 3, R, R) -> g_z (B, z_dim) through the last generator() call."""
+        """g_x (B, 3, R, R) -> the gradient with respect to the last generator() call's input, of
+        its shape: g_z (B, z_dim), or g_v for search z+bn."""
 
     def target_features(self, masked_y: np.ndarray, box: np.ndarray) -> Any:
         """Discriminator features of M*y (and of its patch at box), for the consistency loss."""

@@ -2,8 +2,9 @@
 
 A subclass only says how to run one graph, `_run(name, feeds, keep) -> outputs` with inputs and
 outputs named as in the bundle's manifest, and how to bring a value it kept back to the host
-(`host`). Which graph serves which call, what the generator keeps for its VJP and the unused
-inputs of the critics live here, once for every runtime.
+(`host`). Which graph serves which call (the generator's by the width of its input: z, or v of
+search z+bn), what the generator keeps for its VJP and the unused inputs of the critics live
+here, once for every runtime.
 
 Feeds are numpy arrays or values an earlier call kept. The outputs named in `keep` may stay
 where the runtime made them (device memory, for a GPU runtime) until the same graph runs again;
@@ -15,6 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from inpaint.runtime.bundle import Bundle
+from inpaint.spec import search_of_size
+
+# The generator and its VJP of each search: z in, or v = [z, u] in for z+bn (inpaint.train.modulated).
+GENERATOR_GRAPHS = {"z": ("generator", "generator_vjp"), "z+bn": ("generator_bn", "generator_bn_vjp")}
 
 
 def critic_graph(prior: str, consistency_weight: float) -> str:
@@ -29,8 +34,8 @@ class GraphEngine:
 
     def __init__(self, bundle: Bundle):
         self.bundle, self.spec = bundle, bundle.spec
-        self._saved: list = []          # the generator's activations, as _run kept them
-        self._x = None
+        self._kept: dict = {}           # the last generator call's input and outputs, as _run kept them
+        self._vjp = "generator_vjp"     # the VJP graph of that call
         self._zeros: dict = {}
 
     def _run(self, name: str, feeds: dict, keep: tuple[str, ...] = ()) -> list:
@@ -63,16 +68,33 @@ class GraphEngine:
         feeds = {"image": np.ascontiguousarray(image, np.float32), "known": np.ascontiguousarray(known, np.float32)}
         return self.host(self._run("gl", feeds)[0])
 
+    def check_search(self, search: str) -> None:
+        """BundleError, naming the fix, where the bundle lacks the graphs of `search` (a bundle
+        exported before search z+bn existed)."""
+        missing = [name for name in GENERATOR_GRAPHS[search] if name not in self.bundle.manifest["graphs"]]
+        if missing:
+            from inpaint.runtime.bundle import BundleError
+            raise BundleError(f"bundle {self.bundle.root} has no graphs for search {search} ({', '.join(missing)}): "
+                              f"it was exported before that search existed; re-export it with inpaint-export, "
+                              f"or add them in place with inpaint-export {self.bundle.root} --update")
+
     def generator(self, z: np.ndarray) -> np.ndarray:
-        outputs = tuple(o["name"] for o in self.bundle.graph_io("generator")["outputs"])
-        x, *self._saved = self._run("generator", {"z": np.ascontiguousarray(z, np.float32)}, keep=outputs)
-        self._x = x
-        return self.host(x)
+        search = search_of_size(self.spec, z.shape[1])
+        self.check_search(search)
+        forward, self._vjp = GENERATOR_GRAPHS[search]
+        (name,) = (i["name"] for i in self.bundle.graph_io(forward)["inputs"])
+        outputs = tuple(o["name"] for o in self.bundle.graph_io(forward)["outputs"])
+        z = np.ascontiguousarray(z, np.float32)
+        values = self._run(forward, {name: z}, keep=outputs)
+        self._kept = {name: z, **dict(zip(outputs, values))}
+        return self.host(values[0])
 
     def generator_vjp(self, g_x: np.ndarray) -> np.ndarray:
-        feeds = {f"saved{i}": s for i, s in enumerate(self._saved)}
-        feeds.update(x=self._x, g_x=np.ascontiguousarray(g_x, np.float32))
-        return self._run("generator_vjp", feeds)[0]
+        """Through the last generator() call: its graph's VJP is fed the input and the outputs it kept."""
+        feeds = {i["name"]: self._kept[i["name"]] for i in self.bundle.graph_io(self._vjp)["inputs"]
+                 if i["name"] != "g_x"}
+        feeds["g_x"] = np.ascontiguousarray(g_x, np.float32)
+        return self._run(self._vjp, feeds)[0]
 
     def target_features(self, masked_y: np.ndarray, box: np.ndarray):
         return tuple(self._run("features", {"masked_y": np.ascontiguousarray(masked_y, np.float32),
