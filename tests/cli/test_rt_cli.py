@@ -315,6 +315,26 @@ def test_method_se_searches_with_the_global_prior_alone(tiny_weights, tmp_path):
     assert losses["ours"] != losses["se"]           # another objective
 
 
+@pytest.mark.parametrize("backend", ["torch", "ort"])
+def test_search_z_bn_completes_an_example_image(tiny_weights, tiny_bundle, tmp_path, backend):
+    img = face()
+    model = ["--weights", str(tiny_weights)] if backend == "torch" else ["--bundle", str(tiny_bundle)]
+    result = CliRunner().invoke(main, ["complete", str(save(tmp_path / "f.png", img)),
+                                       str(save(tmp_path / "m.png", center_hole(64, 64))), "-o",
+                                       str(tmp_path / "out.png"), "--search", "z+bn", "--backend", backend, *model,
+                                       "--report", str(tmp_path / "r.json"), *FAST])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["settings"]["search"] == "z+bn" and report["engine"] == backend
+    assert report["images"][0]["iterations"] == 3
+    assert_known_unchanged(tmp_path / "out.png", img, center_hole(64, 64) > 0)
+
+
+def test_search_is_refused_with_method_gl(tiny_weights, tmp_path, good):
+    result = run(tiny_weights, *good, "-o", tmp_path / "o.png", "--method", "gl", "--search", "z+bn")
+    assert result.exit_code == 2 and "--search is for the searches" in result.output
+
+
 def test_batch_reports_each_bad_image_and_writes_the_others(tmp_path):
     """--batch over good images among bad ones (a mask of another size and a truncated file,
     refused as they are read; a mask that leaves nothing known at the model's resolution, refused

@@ -96,6 +96,22 @@ def test_overrides_reach_ours_but_se_keeps_its_prior():
     assert (se.prior, se.consistency_weight, se.prior_weight, se.norm) == ("global", 0.0, 0.5, "l2")
 
 
+def test_cli_search_z_bn_reaches_ours_and_se_and_is_recorded(small_split, tiny_weights, tmp_path):
+    from inpaint.eval.fills import gan_settings
+    s = EvalSettings(data="x", overrides=(("search", "z+bn"),))
+    assert gan_settings("ours", s).search == gan_settings("se", s).search == "z+bn"
+    runs = {}
+    for search in ("z", "z+bn"):
+        result = CliRunner().invoke(main, ["--data", str(small_split), "-n", "2", "--masks", "center", "--methods",
+                                           "ours", "--iterations", "3", "--restarts", "1", "--search", search,
+                                           "--weights", str(tiny_weights), "--json", str(tmp_path / "r.json"),
+                                           "--quiet"])
+        assert result.exit_code == 0, result.output
+        runs[search] = json.loads((tmp_path / "r.json").read_text())
+    assert ["search", "z+bn"] in runs["z+bn"]["settings"]["overrides"]
+    assert runs["z"]["table"]["center"]["ours"]["psnr_hole"] != runs["z+bn"]["table"]["center"]["ours"]["psnr_hole"]
+
+
 def test_skip_gives_a_disjoint_draw(small_split):
     from inpaint.eval.harness import pick_images
     first, _ = pick_images(str(small_split), 4, 64, 0)

@@ -41,3 +41,16 @@ def test_mixed_settings_in_the_queue_are_batched_by_key_and_all_answered():
         assert batcher._worker.is_alive()
     finally:
         batcher.close()
+
+
+def test_every_key_searches_what_the_server_was_started_with():
+    """inpaint-rt serve --search z+bn: each request's search is z+bn, and /v1/model says so."""
+    from inpaint.serve.service import model_info
+    from inpaint.spec import InpaintSettings
+    base = Inpainter.from_bundle(settings=InpaintSettings(search="z+bn"))
+    batcher = batcher_for(base)
+    try:
+        assert batcher.inpainter(SearchKey(6, 2)).settings.search == "z+bn"
+        assert model_info(base, "ort")["defaults"]["search"] == "z+bn"
+    finally:
+        batcher.close()

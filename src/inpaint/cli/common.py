@@ -45,3 +45,12 @@ def torch_device(value: str) -> str:
             raise click.BadParameter(f"{value!r}: torch sees {torch.cuda.device_count()} CUDA GPU(s) here; "
                                      "use --device cpu")
     return value
+
+
+def search_option(default: str | None = "z"):
+    """--search: what the search changes (spec.SEARCHES); one help text for every command."""
+    from inpaint.spec import SEARCHES
+    return click.option("--search", type=click.Choice(SEARCHES), default=default,
+                        help="What the search changes: z, the latent vector alone (Yeh et al.); z+bn, z "
+                             "and, per image, a scale and shift of every batch-norm channel of G (2C more "
+                             "numbers, bounded).")

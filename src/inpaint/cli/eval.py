@@ -10,14 +10,14 @@ import click
 from click.core import ParameterSource
 
 from inpaint.cli.backend_option import backend_option
-from inpaint.cli.common import positive_ints, torch_device, user_errors
+from inpaint.cli.common import positive_ints, search_option, torch_device, user_errors
 from inpaint.errors import InpaintError
 from inpaint.spec import DEFAULT_ITERATIONS
 
 CROP_METHODS = ("ours", "se", "gl", "tv", "lr", "telea", "ns", "biharmonic", "mean")
 CROP_DEFAULT_N = 500
 # options of one mode only: given in the other, they are refused rather than ignored
-CROP_ONLY = ("data", "skip", "masks", "inits", "lr", "prior_weight", "consistency_weight", "norm", "curve",
+CROP_ONLY = ("data", "skip", "masks", "inits", "search", "lr", "prior_weight", "consistency_weight", "norm", "curve",
              "curve_plot", "weights", "device", "backend", "kid_reference", "kid_reference_n")
 PHOTO_ONLY = ("holes", "sets", "parts", "framing_only", "scales")
 NOT_FRAMING_ONLY = ("methods", "iterations", "restarts", "batch", "grids")
@@ -72,6 +72,7 @@ def _csv(choices):
               help="Starts per image for ours/se or the photo model methods [default: each start's "
                    "own, 4 random, 1 encoder].")
 @click.option("--batch", type=click.IntRange(min=1), default=64, help="Images per optimisation batch.")
+@search_option(default=None)
 @click.option("--lr", type=float, default=None,
               help="Adam step size on z for ours/se [default: each start's own, 0.01 random, 0.02 encoder].")
 @click.option("--prior-weight", type=float, default=None, help="lambda on the prior loss (ours and se).")
@@ -116,7 +117,7 @@ def _csv(choices):
                    "(e.g. 0.25,1,5,25; 25 turns a 178x218 photo into 4450x5450) [default: 1].")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
-def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterations, restarts, batch, lr,
+def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterations, restarts, batch, search, lr,
          prior_weight, consistency_weight, norm, curve, curve_plot, weights, device, backend, metrics, kid_reference,
          kid_reference_n, samples, json_path, grids, parts, framing_only, scales, quiet):
     """Evaluate inpainting quality: PSNR and SSIM over the whole image and over the hole.
@@ -167,7 +168,7 @@ def main(data, photos, n, skip, masks, methods, holes, sets, seed, inits, iterat
     if curve_plot and not curve:
         raise click.UsageError("--curve-plot needs --curve (the iteration counts to plot)")
 
-    overrides = tuple((k, v) for k, v in (("lr", lr), ("prior_weight", prior_weight),
+    overrides = tuple((k, v) for k, v in (("search", search), ("lr", lr), ("prior_weight", prior_weight),
                                           ("consistency_weight", consistency_weight), ("norm", norm))
                       if v is not None)
     settings = EvalSettings(data=str(data), n=n, skip=skip, masks=masks, methods=methods, seed=seed,

@@ -11,7 +11,7 @@ import click
 
 from inpaint.backends import loaders
 from inpaint.cli.backend_option import TableHelpOption, backend_option
-from inpaint.cli.common import user_errors
+from inpaint.cli.common import search_option, user_errors
 from inpaint.errors import InpaintError, OutputError
 from inpaint.spec import DEFAULT_ITERATIONS, METHODS
 
@@ -48,6 +48,7 @@ def main():
               help="Where the search on z starts: encoder, the model's latent encoder (restarts "
                    "perturbed around its z); random, z drawn from U[-1, 1]; auto: encoder where the "
                    "model has one.")
+@search_option()
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help=f"Adam steps on z at most [default: {DEFAULT_ITERATIONS['encoder']} from the encoder, "
                    f"{DEFAULT_ITERATIONS['random']} from random z].")
@@ -77,8 +78,9 @@ def main():
 @click.option("--ray-gpus", type=click.FloatRange(min=0), default=0,
               help="With --ray: GPUs per actor (each then picks its backend as --backend says).")
 @user_errors
-def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundle, weights, method, init, iterations,
-             restarts, seed, device, framing, debug_framing, report, quiet, ray_address, ray_actors, ray_gpus):
+def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundle, weights, method, init, search,
+             iterations, restarts, seed, device, framing, debug_framing, report, quiet, ray_address, ray_actors,
+             ray_gpus):
     """Fill the hole of IMAGE marked by MASK (white = hole; soft masks are thresholded at 50%).
 
     Without MASK, the transparent pixels (alpha = 0) of an RGBA IMAGE are the hole. Any size:
@@ -106,27 +108,26 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
     ctx = click.get_current_context()
     from click.core import ParameterSource
     if method == "gl":
-        given = [f"--{n}" for n in ("init", "iterations", "restarts")
+        given = [f"--{n}" for n in ("init", "search", "iterations", "restarts")
                  if ctx.get_parameter_source(n) == ParameterSource.COMMANDLINE]
         if given:
             raise click.UsageError(f"{given[0]} is for the searches (ours, se); --method gl makes one forward pass")
         if ray_address is not None:
             raise click.UsageError("--ray runs the searches (ours, se); complete --batch without --ray for gl")
-    search = "se" if method == "se" else "ours"     # gl searches nothing: its settings go unused
+    objective = "se" if method == "se" else "ours"     # gl searches nothing: its settings go unused
+    settings = method_settings(objective, iterations=iterations, restarts=restarts, seed=seed, init=init,
+                               search=search)
     if ray_address is not None:
         if batch_dir is None:
             raise click.UsageError("--ray completes a folder: give --batch DIR")
         return _complete_on_ray(batch_dir, masks_dir, out, ray_address, ray_actors, ray_gpus, backend, bundle,
-                                invert_mask, framing,
-                                method_settings(search, iterations=iterations, restarts=restarts, seed=seed,
-                                                init=init))
+                                invert_mask, framing, settings)
     note = None if quiet else (lambda text: click.echo(f"note: {text}", err=True))
     jobs = _jobs(image, mask, out, batch_dir, masks_dir, invert_mask, framing, note)
     if report is not None and report.is_dir():
         raise OutputError(f"--report {report} is a directory; give a file name such as {report / 'report.json'}")
     debug_paths = _debug_paths(debug_framing, [Path(j.name) for j in jobs], batch_dir is not None)
 
-    settings = method_settings(search, iterations=iterations, restarts=restarts, seed=seed, init=init)
     inpainter = _inpainter(backend, bundle, weights, device, settings, quiet)
     settings = inpainter.settings     # as they apply to this model: init and iterations explicit
     t_loaded = time.perf_counter()
@@ -151,9 +152,11 @@ def complete(image, mask, out, batch_dir, masks_dir, invert_mask, backend, bundl
               help="Requests waiting at most; past that the server answers 503 with Retry-After.")
 @click.option("--max-upload-mb", type=click.FloatRange(min=0.01), default=20,
               help="Largest request body; larger uploads get 413 before they are read whole.")
+@search_option()
 @click.option("--quiet", is_flag=True, help="No access log.")
 @user_errors
-def serve(host, port, backend, bundle, weights, device, max_batch, max_wait_ms, max_queue, max_upload_mb, quiet):
+def serve(host, port, backend, bundle, weights, device, max_batch, max_wait_ms, max_queue, max_upload_mb, search,
+          quiet):
     """Serve completions over HTTP, with a page at / to paint a hole and watch it fill.
 
     Concurrent requests are searched together in one batch (up to --max-batch rows, waiting at
@@ -174,7 +177,7 @@ def serve(host, port, backend, bundle, weights, device, max_batch, max_wait_ms, 
     from inpaint.spec import InpaintSettings
 
     port = _check_listen(host, port)
-    base = _inpainter(backend, bundle, weights, device, InpaintSettings(), quiet)
+    base = _inpainter(backend, bundle, weights, device, InpaintSettings(search=search), quiet)
     batcher = batcher_for(base, max_batch, max_wait_ms, max_queue)
     app = create_app(batcher, model_info(base, backend), max_upload_mb)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
