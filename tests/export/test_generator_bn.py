@@ -107,21 +107,35 @@ def test_an_old_bundle_refuses_search_z_bn_naming_the_fix(tiny_bundle, tmp_path)
         Inpainter(engine, settings=InpaintSettings(search="z+bn"))
 
 
-def test_update_adds_the_graphs_leaving_every_other_file_as_it_was(tiny_bundle, torch_engine, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_fp16_bundle(tiny_weights, tmp_path_factory):
+    from inpaint.export.bundle import write_bundle
+    out = tmp_path_factory.mktemp("bundle") / "tiny_fp16"
+    write_bundle(tiny_weights, out, fp16=True, log=lambda m: None)
+    return out
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_update_adds_the_graphs_leaving_every_other_file_as_it_was(precision, tiny_bundle, tiny_fp16_bundle,
+                                                                   torch_engine, tmp_path):
     from inpaint.export.bundle_update import add_missing_graphs
-    old = _old_bundle(tiny_bundle, tmp_path / "old")
+    fresh = tiny_bundle if precision == "fp32" else tiny_fp16_bundle
+    old = _old_bundle(fresh, tmp_path / "old")
     before = {p.name: p.read_bytes() for p in old.iterdir() if p.name != "manifest.json"}
     lines = []
     assert add_missing_graphs(old, log=lines.append) == list(BN_GRAPHS)
     assert {p.name: p.read_bytes() for p in old.iterdir() if p.name in before} == before
     m = json.loads((old / "manifest.json").read_text())
-    new = json.loads((tiny_bundle / "manifest.json").read_text())
+    new = json.loads((fresh / "manifest.json").read_text())
     for name in BN_GRAPHS:     # what a fresh export writes, weights at the same offsets
-        assert (old / f"{name}.onnx").read_bytes() == (tiny_bundle / f"{name}.onnx").read_bytes()
+        assert (old / f"{name}.onnx").read_bytes() == (fresh / f"{name}.onnx").read_bytes()
         assert m["graphs"][name] == new["graphs"][name]
+        if precision == "fp16":
+            assert m["fp16_error"][name] == pytest.approx(new["fp16_error"][name])
     assert m["updates"][-1]["added"] == list(BN_GRAPHS)
     v = _v(torch_engine.spec, 2, 3)
-    assert _rel(OrtEngine(load_bundle(old), threads=1).generator(v), torch_engine.generator(v)) <= 1e-5
+    tolerance = 1e-5 if precision == "fp32" else 1e-2
+    assert _rel(OrtEngine(load_bundle(old), threads=1).generator(v), torch_engine.generator(v)) <= tolerance
     assert add_missing_graphs(old, log=lines.append) == []
 
 
