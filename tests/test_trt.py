@@ -88,11 +88,14 @@ def test_cuda_graph_replays_match_plain_runs_and_keep_activations_on_the_device(
     assert np.abs(a.z - b.z).max() <= 1e-3
     np.testing.assert_allclose(a.loss, b.loss, rtol=1e-3)
     assert any(replayed._replays.values()) and not plain._replays
-    assert all(isinstance(s, DeviceArray) for s in replayed._saved)
+    kept = [v for k, v in replayed._kept.items() if k != "z"]     # the generator's outputs, for its VJP
+    assert kept and all(isinstance(v, DeviceArray) for v in kept)
 
 
-def test_the_device_search_on_tensorrt_matches_onnx_runtime(built):
-    """The GPU runtime with its networks on TensorRT: one iteration captured as a CUDA graph."""
+@pytest.mark.parametrize("search", ["z", "z+bn"])
+def test_the_device_search_on_tensorrt_matches_onnx_runtime(built, search):
+    """The GPU runtime with its networks on TensorRT: one iteration captured as a CUDA graph; for
+    search z+bn, generator_bn and its VJP on v = [z, u]."""
     pytest.importorskip("cuda.core", reason="cuda.core runs the kernels (pip install 'inpaint[gpu]')")
     from inpaint.runtime.cuda import Stream
     from inpaint.runtime.device_search import device_search
@@ -103,10 +106,10 @@ def test_the_device_search_on_tensorrt_matches_onnx_runtime(built):
     from inpaint.spec import InpaintSettings
     bundle = load_bundle(built[0])
     stream = Stream()
-    settings = InpaintSettings(iterations=30, restarts=1, patience=1000)
+    settings = InpaintSettings(iterations=30 if search == "z" else 12, restarts=1, patience=1000, search=search)
     y = np.random.default_rng(4).uniform(-1, 1, (4, 3, 64, 64)).astype(np.float32)
     p = make_problem(y, np.stack([make_mask("pattern", 64, i) for i in range(4)]), 32)
     ours = device_search(TrtDeviceEngine(bundle, stream), CudaOps(stream), p, settings)
     ref = optimise(OrtEngine(bundle, threads=1), CpuOps(), p, settings)
-    assert ours.iterations == ref.iterations
+    assert ours.iterations == ref.iterations and ours.z.shape == ref.z.shape
     assert np.abs(ours.x - ref.x).mean() <= 5e-3          # TensorRT may use TF32

@@ -6,7 +6,10 @@ memmoves, and a stream capture records the work that HostContext enqueues instea
 so that a graph launch does it then, as a CUDA graph replays what it recorded. It keeps count of
 every handle it gave out, so a test can tell what leaked. FakeTensorRT is the part of the
 tensorrt module TrtEngine uses, with execution contexts (HostContext) that check their shapes
-and profiles as TensorRT documents it and compute outputs a test can predict.
+and profiles as TensorRT documents it and compute outputs a test can predict; fake_plans puts
+it in place of tensorrt for a bundle of chosen graphs. HostOps is CudaOps' contract in numpy,
+done at once (not enqueued): for the device search's loop run eagerly or with an engine whose
+capture records nothing of the runtime's.
 """
 from __future__ import annotations
 
@@ -15,9 +18,13 @@ import inspect
 import itertools
 from types import SimpleNamespace
 
+import json
+
 import numpy as np
 
-from inpaint.runtime.cuda import DeviceArray
+from inpaint.masks import importance_weights
+from inpaint.runtime.cuda import DeviceArray, DeviceBuffer
+from inpaint.runtime.ops import AdamState, CpuOps
 
 SUCCESS, INVALIDATED = 0, 901
 
@@ -261,3 +268,65 @@ class FakeTensorRT:
     @staticmethod
     def nptype(dtype):
         return np.dtype(dtype).type
+
+
+def fake_plans(runtime: HostRuntime, monkeypatch, root, source, names, batch_sizes, gpu: str = "Host GPU"):
+    """A Bundle at `root` of the graphs `names` of the bundle `source` (their manifest entries),
+    with plans.json and plan files for `batch_sizes`, and FakeTensorRT as the tensorrt module
+    TrtEngine imports: (bundle, fake)."""
+    from inpaint.runtime.bundle import Bundle
+    from inpaint.runtime.engines import trt as trt_engine
+    from inpaint.runtime.engines.trt_plans import PLANS_META, plans_dir, plans_meta
+    bundle = Bundle(root, {"graphs": {n: source.manifest["graphs"][n] for n in names}}, source.spec)
+    meta = plans_meta(bundle, gpu, (9, 0), FakeTensorRT.__version__, batch_sizes)
+    plans = plans_dir(root, gpu, FakeTensorRT.__version__)
+    plans.mkdir(parents=True)
+    (plans / PLANS_META).write_text(json.dumps(meta))
+    for n in names:
+        (plans / f"{n}.plan").write_bytes(n.encode())
+    fake = FakeTensorRT(runtime, bundle, meta["profiles"])
+    monkeypatch.setattr(trt_engine, "import_tensorrt", lambda: fake)
+    return bundle, fake
+
+
+class HostOps:
+    """CudaOps' contract in numpy: the same calls, in place on the DeviceArrays."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def importance_weights(self, known, window=7):
+        out = DeviceArray(DeviceBuffer(int(np.prod(known.shape)) * 4), (known.shape[0], 1, *known.shape[1:]),
+                          np.dtype(np.float32))
+        view(out)[:] = importance_weights(view(known), window)[:, None]
+        return out
+
+    def contextual(self, x, y, w, norm, g_extra=None, out=None):
+        loss, grad = CpuOps.contextual(view(x), view(y), view(w), norm)
+        view(out[0])[:], view(out[1])[:] = loss, grad + (0 if g_extra is None else view(g_extra))
+        return out
+
+    def adam(self, z, grad, state, lr, beta1, beta2, eps=1e-8, stop=None):
+        if stop is not None and view(stop)[0]:
+            return z
+        steps = view(state.step)
+        CpuOps.adam(view(z), view(grad).copy(), AdamState(view(state.m), view(state.v), int(steps[0])),
+                    lr, beta1, beta2, eps)
+        steps[0] += 1
+        return z
+
+    def track(self, contextual, prior, consistency, z, steps, best, best_z, history, status, lam, mu,
+              patience, rel_tol):
+        status, history = view(status), view(history)
+        if status[0]:
+            return
+        t = int(view(steps)[0])
+        total = view(contextual) + np.float32(lam) * view(prior) + np.float32(mu) * view(consistency)
+        better = np.ones_like(total, bool) if t == 0 else total < view(best)[0]
+        view(best_z)[better] = view(z)[better]
+        view(best)[:, better] = np.stack([total, view(contextual), view(prior), view(consistency)])[:, better]
+        history[t] = total.mean()
+        it = t + 1
+        if it == history.shape[0] or (it > patience and
+                                      history[t - patience] - history[t] < rel_tol * abs(history[t - patience])):
+            status[:] = 1, it

@@ -1,7 +1,8 @@
 """The search with its state on the GPU against the CPU one (run on a GPU machine).
 
 TorchDeviceEngine against TorchEngine, CudaOps.track against optimise()'s bookkeeping,
-device_search against optimise, and the captured loop against the same loop run eagerly.
+device_search against optimise, and the captured loop against the same loop run eagerly; for
+search z and for search z+bn (v = [z, u]).
 """
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ from inpaint.runtime.ops import CpuOps  # noqa: E402
 from inpaint.runtime.ops.cuda_ops import CudaAdamState  # noqa: E402
 from inpaint.runtime.optimise import initial_z, optimise  # noqa: E402
 from inpaint.runtime.problem import make_problem  # noqa: E402
-from inpaint.spec import InpaintSettings  # noqa: E402
+from inpaint.spec import InpaintSettings, search_size  # noqa: E402
 from inpaint.torch_engines.device import TorchDeviceEngine  # noqa: E402
 from inpaint.torch_engines.eager import TorchEngine  # noqa: E402
 
@@ -33,6 +34,9 @@ EARLY = InpaintSettings(iterations=300, restarts=1, lr=1e-6, patience=5, rel_tol
 FULL = InpaintSettings(iterations=30, restarts=1, patience=1000)   # the default objective, all 30
 FULL_GLOBAL_L2 = InpaintSettings(iterations=30, restarts=1, lr=0.05, patience=1000, prior="global",
                                  norm="l2", consistency_weight=0.0)
+# Search z+bn, v = [z, u]: few steps of the default objective, on a target out of G's reach (the
+# best iterate then moves on from the start, u = 0, so the modulation is searched).
+Z_BN = InpaintSettings(iterations=12, restarts=1, lr=0.05, patience=1000, search="z+bn")
 # Two searches that differ by rounding drift apart, the L1 loss most: its gradient flips sign
 # wherever G(z) crosses y, and this target is reachable. On the CPU, 1e-5 relative noise on x
 # and on the VJP moves the history of FULL by up to 6e-4 and its losses by 1.4e-3 in 30
@@ -77,8 +81,9 @@ def assert_rel(actual, expected, rtol=RTOL):
     assert error <= rtol * scale, f"largest difference {error:.3g} above {rtol} x {scale:.3g}"
 
 
-def _problem(cpu, n, kind="pattern"):
-    y = cpu.generator(initial_z(n, cpu.spec.z_dim, 123))   # a target the generator can reach
+def _problem(cpu, n, kind="pattern", reachable=True):
+    y = cpu.generator(initial_z(n, cpu.spec.z_dim, 123)) if reachable else \
+        np.random.default_rng(123).uniform(-1, 1, (n, 3, 64, 64)).astype(np.float32)
     known = np.stack([make_mask(kind, 64, i) for i in range(n)])
     return make_problem(y, known, cpu.spec.patch)
 
@@ -91,6 +96,18 @@ def test_generator_and_its_vjp_match_the_cpu_engine(cpu, device, stream, batch):
     assert_rel(device.generator(upload(z, stream)).to_host(stream), x_ref)
     g = np.random.default_rng(batch).normal(size=x_ref.shape).astype(np.float32)
     assert_rel(device.generator_vjp(upload(g, stream)).to_host(stream), cpu.generator_vjp(g))
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_the_modulated_generator_and_its_vjp_match_the_cpu_engine(cpu, device, stream, batch):
+    """v (B, z_dim + 2C) of search z+bn: G with every batch norm scaled and shifted per image."""
+    v = np.random.default_rng(batch).uniform(-1, 1, (batch, search_size(cpu.spec, "z+bn"))).astype(np.float32)
+    x_ref = cpu.generator(v)
+    assert_rel(device.generator(upload(v, stream)).to_host(stream), x_ref)
+    g = np.random.default_rng(batch + 1).normal(size=x_ref.shape).astype(np.float32)
+    g_v = device.generator_vjp(upload(g, stream)).to_host(stream)
+    assert g_v.shape == v.shape
+    assert_rel(g_v, cpu.generator_vjp(g))
 
 
 @pytest.mark.parametrize("batch", [1, 5])
@@ -135,6 +152,7 @@ def track_reference(steps, lam, mu, patience, rel_tol, iterations):
     (1, 100, 40, 3, 12),      # early stop: flat from iteration 9, seen 3 later
     (37, 33, 40, 3, 12),      # several rows per warp, z_dim not a multiple of 32
     (5, 100, 9, 50, 9),       # the iteration limit
+    (3, 2020, 9, 50, 9),      # a v of search z+bn as wide as the shipped model's
 ])
 def test_track_keeps_the_books_as_optimise_does(ops, stream, batch, z_dim, iterations, patience, stop):
     rng = np.random.default_rng(batch)
@@ -190,9 +208,28 @@ def test_device_search_matches_optimise(cpu, device, ops, settings):
         np.testing.assert_allclose(getattr(got, name), getattr(ref, name), rtol=LOSS_RTOL, atol=1e-6, err_msg=name)
 
 
-@pytest.mark.parametrize("settings", [EARLY, FULL], ids=["early-stop", "full"])
+@pytest.mark.parametrize("start", ["z", "v"])
+def test_device_search_z_bn_matches_optimise(cpu, device, ops, start):
+    """The device search of v = [z, u] against the host loop on torch, from the same start: z
+    alone (u = 0 added, as optimise adds it) or a whole v."""
+    problem = _problem(cpu, 3, reachable=False)
+    width = search_size(cpu.spec, "z+bn")
+    z = initial_z(3, cpu.spec.z_dim, 5) if start == "z" else \
+        np.random.default_rng(5).uniform(-0.5, 0.5, (3, width)).astype(np.float32)
+    ref = optimise(cpu, CpuOps(), problem, Z_BN, z=z)
+    got = device_search(device, ops, problem, Z_BN, z)
+    assert got.iterations == ref.iterations == Z_BN.iterations
+    assert got.z.shape == ref.z.shape == (3, width)
+    assert np.abs(ref.z[:, cpu.spec.z_dim:]).max() > 0.05 and np.abs(got.z[:, cpu.spec.z_dim:]).max() > 0.05
+    np.testing.assert_allclose(got.history, ref.history, rtol=HISTORY_RTOL)
+    assert np.abs(got.x - ref.x).mean() <= 1e-3
+    for name in ("loss", "contextual", "prior", "consistency"):
+        np.testing.assert_allclose(getattr(got, name), getattr(ref, name), rtol=LOSS_RTOL, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("settings", [EARLY, FULL, Z_BN], ids=["early-stop", "full", "z+bn"])
 def test_the_captured_loop_gives_what_the_eager_loop_gives(cpu, device, ops, settings):
-    problem = _problem(cpu, 2)
+    problem = _problem(cpu, 2, reachable=settings.search == "z")
     captured = device_search(device, ops, problem, settings, check_every=4)
     eager = device_search(device, ops, problem, settings, check_every=4, use_graph=False)
     assert captured.iterations == eager.iterations and captured.history == eager.history

@@ -1,4 +1,5 @@
-"""The GPU runtime behind Inpainter against the ONNX Runtime search and completion (GPU machines)."""
+"""The GPU runtime behind Inpainter against the ONNX Runtime search and completion, and against
+the host loop on torch for search z+bn (GPU machines)."""
 import numpy as np
 import pytest
 
@@ -54,3 +55,21 @@ def test_a_gpu_completion_matches_onnx_runtime_and_keeps_known_pixels(gpu, tiny_
     np.testing.assert_array_equal(ours.picture.pixels[~hole], pixels[~hole])
     assert np.abs(ours.raw.astype(float) - ref.raw.astype(float)).mean() / 127.5 <= 2e-3   # uint8 rounding
     assert np.abs(ours.picture.pixels.astype(float) - ref.picture.pixels.astype(float)).max() <= 3
+
+
+def test_a_gpu_completion_with_search_z_bn_matches_the_host_loop_on_torch(gpu, tiny_weights):
+    """Search z+bn, v = [z, u], on the GPU runtime against the host loop on eager PyTorch (CPU):
+    the same seed and start, few steps, the same fill to rounding."""
+    from inpaint.inpainters import torch_inpainter
+    from inpaint.spec import search_size
+    settings = InpaintSettings(iterations=10, restarts=2, lr=0.05, patience=1000, search="z+bn")
+    rng = np.random.default_rng(5)
+    picture = Picture(rng.integers(0, 256, (64, 64, 3), np.uint8), None, "RGB")
+    hole = make_mask("center", 64, 0) < 0.5
+    ours = gpu.with_settings(settings).complete(picture, hole, framing="whole")
+    ref = torch_inpainter(tiny_weights, "cpu", settings).complete(picture, hole, framing="whole")
+    assert ours.z.shape == ref.z.shape == (search_size(gpu.engine.spec, "z+bn"),)
+    assert ours.report["iterations"] == ref.report["iterations"] == 10
+    np.testing.assert_array_equal(ours.picture.pixels[~hole], picture.pixels[~hole])
+    assert np.abs(ours.raw.astype(float) - ref.raw.astype(float)).mean() / 127.5 <= 2e-3   # uint8 rounding
+    assert ours.report["loss"] == pytest.approx(ref.report["loss"], rel=1e-2)

@@ -82,12 +82,13 @@ def test_z_bn_lowers_the_objective_search_z_reaches():
     assert np.all(loss["z+bn"] < 0.85 * loss["z"]), loss
 
 
-class _DeviceEngine:
-    """An engine as the device search's are: no check_search."""
-    name, has_encoder = "gpu", False
+class _ZAloneEngine:
+    """An engine without check_search: the Engine protocol has it run search z alone."""
+    name, has_encoder = "custom", False
 
 
 def test_an_engine_without_the_search_refuses_it_naming_the_backends_that_run_it():
-    Inpainter(_DeviceEngine(), settings=InpaintSettings(search="z"))
-    with pytest.raises(InpaintError, match="the gpu backend searches z alone; for search z\\+bn use --backend ort"):
-        Inpainter(_DeviceEngine(), settings=InpaintSettings(search="z+bn"))
+    Inpainter(_ZAloneEngine(), settings=InpaintSettings(search="z"))
+    with pytest.raises(InpaintError, match="the custom backend searches z alone; for search z\\+bn use "
+                                           "--backend ort, trt, torch, gpu or gpu-trt"):
+        Inpainter(_ZAloneEngine(), settings=InpaintSettings(search="z+bn"))

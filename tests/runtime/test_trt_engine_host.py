@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from host_cuda import FakeTensorRT
+from host_cuda import FakeTensorRT, fake_plans
 from inpaint.runtime.bundle import Bundle, BundleError
 from inpaint.runtime.engines import trt as trt_engine
 from inpaint.runtime.engines.trt_plans import PLANS_META, plans_dir, plans_meta
@@ -151,6 +151,9 @@ def test_the_device_search_iteration_runs_eagerly_where_its_capture_fails(tmp_pa
     assert runs == ["recorded", "eager", "eager", "eager"]    # the failed capture's call, then each launch
 
 
+GENERATORS = ("generator", "generator_vjp", "generator_bn", "generator_bn_vjp")
+
+
 def test_search_z_bn_runs_the_modulated_generator_and_feeds_its_vjp_what_it_kept(tmp_path, monkeypatch, host_cuda,
                                                                                 tiny_bundle):
     """The generator's graphs of both searches, with the tiny bundle's signatures: v's width picks
@@ -159,16 +162,7 @@ def test_search_z_bn_runs_the_modulated_generator_and_feeds_its_vjp_what_it_kept
     from inpaint.runtime.bundle import load_bundle
     from inpaint.spec import search_size
     real = load_bundle(tiny_bundle)
-    names = ("generator", "generator_vjp", "generator_bn", "generator_bn_vjp")
-    bundle = Bundle(tmp_path, {"graphs": {n: real.graph_io(n) for n in names}}, real.spec)
-    meta = plans_meta(bundle, GPU, (9, 0), FakeTensorRT.__version__, [2])
-    root = plans_dir(tmp_path, GPU, FakeTensorRT.__version__)
-    root.mkdir(parents=True)
-    (root / PLANS_META).write_text(json.dumps(meta))
-    for n in names:
-        (root / f"{n}.plan").write_bytes(n.encode())
-    fake = FakeTensorRT(host_cuda, bundle, meta["profiles"])
-    monkeypatch.setattr(trt_engine, "import_tensorrt", lambda: fake)
+    bundle, fake = fake_plans(host_cuda, monkeypatch, tmp_path, real, GENERATORS, [2])
     engine = trt_engine.TrtEngine(bundle, cuda_graphs=False)
     v = np.random.default_rng(0).uniform(-1, 1, (2, search_size(real.spec, "z+bn"))).astype(np.float32)
     g_x = np.ones((2, 3, 64, 64), np.float32)
@@ -183,3 +177,53 @@ def test_search_z_bn_runs_the_modulated_generator_and_feeds_its_vjp_what_it_kept
     assert len(fed) == len(kept)
     np.testing.assert_allclose(g_v[:, 0], sum(fed) + s + g_x[0].size, rtol=1e-5)
     engine.close()
+
+
+@pytest.mark.parametrize("search", ["z", "z+bn"])
+def test_the_device_engine_runs_each_searchs_generator_on_the_device_arrays_it_is_given(
+        tmp_path, monkeypatch, host_cuda, tiny_bundle, search):
+    """TrtDeviceEngine picks the generator's graphs by the width of the DeviceArray it gets, as
+    GraphEngine does on the host, binds that array itself (no copy), and feeds the VJP the input
+    and the forward's outputs where they are: the addresses the forward wrote them to."""
+    from host_cuda import view
+    from inpaint.runtime.bundle import load_bundle
+    from inpaint.runtime.cuda import DeviceArray, Stream
+    from inpaint.runtime.engines.trt_device import TrtDeviceEngine
+    from inpaint.spec import search_size
+    real = load_bundle(tiny_bundle)
+    bundle, fake = fake_plans(host_cuda, monkeypatch, tmp_path, real, GENERATORS, [2])
+    stream = Stream()
+    device = TrtDeviceEngine(bundle, stream)
+    device.check_search(search)
+    forward, vjp = ("generator", "generator_vjp") if search == "z" else ("generator_bn", "generator_bn_vjp")
+    v = np.random.default_rng(1).uniform(-1, 1, (2, search_size(real.spec, search))).astype(np.float32)
+    v_dev = DeviceArray.from_host(v, stream)
+    g_x = DeviceArray.from_host(np.ones((2, 3, 64, 64), np.float32), stream)
+    x = device.generator(v_dev)
+    g_v = device.generator_vjp(g_x)
+    assert set(fake.engines) == {forward, vjp}
+    assert isinstance(x, DeviceArray) and isinstance(g_v, DeviceArray) and g_v.shape == v.shape
+    np.testing.assert_allclose(view(x)[:, 0, 0, 0], v.astype(np.float64).sum(1), rtol=1e-6)
+    wrote = fake.engines[forward].contexts[0].addresses
+    read = fake.engines[vjp].contexts[0].addresses
+    (name,) = (i["name"] for i in real.graph_io(forward)["inputs"])
+    assert wrote[name] == int(v_dev.buffer) and read["g_x"] == int(g_x.buffer)
+    assert read.get(name) == (int(v_dev.buffer) if search == "z+bn" else None)   # generator_bn_vjp reads v
+    kept = [i["name"] for i in real.graph_io(vjp)["inputs"] if i["name"] not in (name, "g_x")]
+    assert kept and all(read[k] == wrote[k] for k in kept)     # saved*, x (and norm* for z+bn)
+    assert sum(k.startswith("norm") for k in kept) == (4 if search == "z+bn" else 0)
+    device.trt.close()
+
+
+def test_the_device_engine_refuses_z_bn_on_a_bundle_without_its_graphs_naming_the_fix(
+        tmp_path, monkeypatch, host_cuda, tiny_bundle):
+    from inpaint.runtime.bundle import load_bundle
+    from inpaint.runtime.cuda import Stream
+    from inpaint.runtime.engines.trt_device import TrtDeviceEngine
+    bundle, _ = fake_plans(host_cuda, monkeypatch, tmp_path, load_bundle(tiny_bundle), GENERATORS[:2], [2])
+    device = TrtDeviceEngine(bundle, Stream())
+    device.check_search("z")
+    with pytest.raises(BundleError, match=r"no graphs for search z\+bn \(generator_bn, generator_bn_vjp\).*"
+                                          r"inpaint-export .* --update"):
+        device.check_search("z+bn")
+    device.trt.close()

@@ -1,7 +1,7 @@
-// One Adam step on the latent vectors, then z clipped to [-1, 1].
+// One Adam step on the search variables (z, or v = [z, u] of search z+bn), then z clipped to [-1, 1].
 // numpy reference: inpaint.runtime.ops.cpu.CpuOps.adam.
 //
-// z, grad, m, v: n floats (B * z_dim); z, m, v updated in place
+// z, grad, m, v: n floats (B * width, any width); z, m, v updated in place
 // steps_taken:   one int on the device, the steps already taken; this step is t = steps_taken + 1
 // stopped:       one int on the device, or a null pointer: while it is non-zero both kernels leave
 //                everything as it is (the search's early stop, decided on the device, so that a

@@ -3,12 +3,13 @@
 // inpaint.runtime.optimise.optimise; tests/runtime/test_device_search.py checks the two agree.
 //
 // contextual, prior, consistency: (B,) float, the losses of the current iterate
-// z:        (B, z_dim) float, that iterate
+// z:        (B, width) float, that iterate: the search variable, z (width z_dim) or v = [z, u]
+//           of search z+bn (width z_dim + 2C)
 // steps:    one int, the Adam steps taken so far; tracking runs before this iteration's Adam
 //           step, so it is the 0-based iteration t (the counter CudaOps.adam advances)
 // best:     (4, B) float, per row: total, contextual, prior and consistency loss of the best
 //           iterate so far
-// best_z:   (B, z_dim) float, that iterate
+// best_z:   (B, width) float, that iterate
 // history:  (iterations,) float, the mean total loss of every iteration
 // status:   two ints, zero at the start: [0] becomes 1 once the search is over (early stop or
 //           the iteration limit), [1] then holds the iterations it ran
@@ -35,7 +36,7 @@ extern "C" __global__ void __launch_bounds__(TRACK_BLOCK)
 track(const float* __restrict__ contextual, const float* __restrict__ prior,
       const float* __restrict__ consistency, const float* __restrict__ z, const int* steps,
       float* __restrict__ best, float* __restrict__ best_z, float* __restrict__ history,
-      int* status, int batch, int z_dim, int iterations, int patience,
+      int* status, int batch, int width, int iterations, int patience,
       float prior_weight, float consistency_weight, double rel_tol)
 {
     __shared__ double partial[WARPS];
@@ -58,8 +59,8 @@ track(const float* __restrict__ contextual, const float* __restrict__ prior,
         // lane 0 read best[b] above and writes it below: no other lane touches it
         better = __shfl_sync(0xffffffffu, better, 0);
         if (better) {
-            const size_t row = (size_t)b * z_dim;
-            for (int k = lane; k < z_dim; k += 32) best_z[row + k] = z[row + k];
+            const size_t row = (size_t)b * width;
+            for (int k = lane; k < width; k += 32) best_z[row + k] = z[row + k];
             if (lane == 0) {
                 best[b] = total;
                 best[batch + b] = contextual[b];

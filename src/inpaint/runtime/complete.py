@@ -10,7 +10,7 @@ from PIL import Image
 
 from inpaint.errors import InpaintError
 from inpaint.imageio import Picture
-from inpaint.runtime.engines import Engine
+from inpaint.runtime.engines import Engine, check_search
 from inpaint.runtime.fill import hole_box, paste_completion
 from inpaint.runtime.frame import Frame
 from inpaint.runtime.framing.decide import Framer
@@ -32,17 +32,6 @@ class Completion:
     report: dict = field(default_factory=dict)
     earlier: dict[int, Picture] = field(default_factory=dict)  # k -> the completion after k iterations
     framing: Framing = WHOLE         # the square the model saw
-
-
-def check_search(engine: Engine, search: str) -> None:
-    """InpaintError, naming the fix, where `engine` cannot run `search` (the engines of the
-    device search run z alone, for now)."""
-    if search == "z":
-        return
-    if not hasattr(engine, "check_search"):
-        raise InpaintError(f"the {engine.name} backend searches z alone; for search {search} use "
-                           "--backend ort, trt or torch")
-    engine.check_search(search)
 
 
 def _rgb(picture: Picture) -> np.ndarray:

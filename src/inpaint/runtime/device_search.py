@@ -23,10 +23,11 @@ import numpy as np
 
 from inpaint.errors import InpaintError
 from inpaint.runtime.cuda import DeviceArray, DeviceBuffer, Event, Stream
+from inpaint.runtime.engines import check_search
 from inpaint.runtime.ops.cuda_ops import CudaAdamState, CudaOps
-from inpaint.runtime.optimise import Search, initial_z
+from inpaint.runtime.optimise import Search, initial_z, search_start
 from inpaint.runtime.problem import Problem
-from inpaint.spec import InpaintSettings, ModelSpec
+from inpaint.spec import InpaintSettings, ModelSpec, search_size
 
 F32, I32, I64 = np.dtype(np.float32), np.dtype(np.int32), np.dtype(np.int64)
 WARMUP_PASSES = 2    # engine-only passes before the first iteration of a captured search
@@ -44,6 +45,9 @@ class DeviceEngine(Protocol):
     Outputs are DeviceArrays the engine owns, at the same addresses on every call at one batch
     size. Once a batch size has run eagerly, no call allocates, waits for the host or changes a
     launch argument, so `capture` can record an iteration made of them (TorchDeviceEngine).
+    The generator's input is the search variable, its width saying the search (Engine.generator):
+    z (B, z_dim), or v = [z, u] (B, z_dim + 2C) of search z+bn, which an engine runs where its
+    check_search lets it (runtime.engines.check_search).
     """
 
     name: str
@@ -63,8 +67,10 @@ class DeviceSearch:
 
     Attributes after run() (DeviceArrays; read with to_host(ops.stream)): adam (CudaAdamState,
     its step counter = the iterations run), best (4, B): total, contextual, prior, consistency of
-    each row's best iterate, best_z (B, z_dim), history (settings.iteration_limit,), status (2,):
-    [stopped, iterations run].
+    each row's best iterate, best_z (B, width), history (settings.iteration_limit,), status (2,):
+    [stopped, iterations run]. The search variable, self.z, and best_z are (B, width): width =
+    search_size(spec, settings.search), z_dim or z_dim + 2C for search z+bn (whose start is
+    [z, 0], as optimise's: search_start).
     """
 
     def __init__(self, engine: DeviceEngine, ops: CudaOps, problem: Problem, settings: InpaintSettings,
@@ -73,10 +79,15 @@ class DeviceSearch:
         if int(engine.stream) != int(ops.stream):
             raise ValueError("the engine and the ops must share one stream: build the engine on ops.stream")
         self.engine, self.ops, self.settings, self.stream = engine, ops, settings, ops.stream
+        check_search(engine, settings.search)
         b, z_dim, r = problem.batch, engine.spec.z_dim, problem.y.shape[-1]
+        width = search_size(engine.spec, settings.search)
         z = initial_z(b, z_dim, settings.seed) if z is None else np.asarray(z, np.float32)
-        if z.shape != (b, z_dim):
-            raise ValueError(f"z must be ({b}, {z_dim}) for this problem and model, got {z.shape}")
+        if z.ndim != 2 or z.shape[0] != b or z.shape[1] not in (z_dim, width):
+            wider = f" (or {width}, a whole v)" if width != z_dim else ""
+            raise ValueError(f"z must be ({b}, {z_dim}){wider} for this problem, model and search "
+                             f"{settings.search}, got {z.shape}")
+        z = search_start(z, engine.spec, settings.search)
         self._arrays: list[DeviceArray] = []    # everything this search allocated, for free()
         self._ran = False
         self.iteration_ms: list[float] = []       # device time per iteration, with time_iterations
@@ -94,7 +105,7 @@ class DeviceSearch:
             self._arrays += [self.adam.m, self.adam.v, self.adam.step]
             self.contextual = self._zeros((b,), F32)
             self.grad = self._zeros(problem.y.shape, F32)
-            self.best, self.best_z = self._zeros((4, b), F32), self._zeros((b, z_dim), F32)
+            self.best, self.best_z = self._zeros((4, b), F32), self._zeros((b, width), F32)
             self.history, self.status = self._zeros((settings.iteration_limit,), F32), self._zeros((2,), I32)
         except BaseException:
             self.free()

@@ -26,7 +26,8 @@ import numpy as np
 
 from inpaint.errors import InpaintError
 from inpaint.runtime.cuda import DeviceArray, DeviceBuffer, Stream
-from inpaint.spec import ModelSpec
+from inpaint.spec import ModelSpec, search_of_size, search_size
+from inpaint.train.modulated import modulated_generator_forward
 from inpaint.train.search_objective import critic_terms
 
 F32 = np.dtype(np.float32)
@@ -174,21 +175,28 @@ class TorchDeviceEngine:
         return image.flatten(2).gather(2, index.expand(b, c, p * p)).reshape(b, c, p, p)
 
     # -- the Engine calls, on DeviceArrays -------------------------------------------------
+    def check_search(self, search: str) -> None:
+        """Every search runs here (search_size refuses an unknown one)."""
+        search_size(self.spec, search)
+
     def generator(self, z: DeviceArray) -> DeviceArray:
-        """z (B, z_dim) -> x (B, 3, R, R); keeps the autograd graph for generator_vjp."""
+        """z (B, z_dim), or v (B, z_dim + 2C) of search z+bn (train.modulated, as TorchEngine) ->
+        x (B, 3, R, R); keeps the autograd graph for generator_vjp."""
         r = self.spec.resolution
+        modulated = search_of_size(self.spec, z.shape[1]) == "z+bn"
         out = self._output("x", (z.shape[0], self.spec.channels, r, r))
         torch = self._torch
         with self._on_stream():
             zt = self._view(z).detach().requires_grad_(True)
             with torch.enable_grad():
-                x = self.g(zt)
+                x = modulated_generator_forward(self.g, zt) if modulated else self.g(zt)
             self._write(out, x)
         self._z, self._x = zt, x
         return out
 
     def generator_vjp(self, g_x: DeviceArray) -> DeviceArray:
-        """g_x (B, 3, R, R) -> g_z (B, z_dim) through the last generator() call."""
+        """g_x (B, 3, R, R) -> the gradient of the last generator() call's input, of its shape
+        (g_z, or g_v of search z+bn)."""
         if self._x is None:
             raise InpaintError("generator_vjp needs a generator() call before it (one VJP per call)")
         out = self._output("g_z", tuple(self._z.shape))

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from inpaint.errors import InpaintError
 from inpaint.spec import ModelSpec
 
 
@@ -49,3 +50,14 @@ class Engine(Protocol):
         """Per-sample prior loss log(1 - D(x)) (B,), consistency loss (B,) and the gradient of
         prior_weight * prior + consistency_weight * consistency with respect to x (B, 3, R, R).
         prior: "joint" scores x with the fused D + PD; "global" with D's own head alone."""
+
+
+def check_search(engine, search: str) -> None:
+    """InpaintError, naming the fix, where `engine` (an Engine, or the device search's engine)
+    cannot run `search`: its own check_search says, and an engine without one runs search z alone."""
+    if search == "z":
+        return
+    if not hasattr(engine, "check_search"):
+        raise InpaintError(f"the {engine.name} backend searches z alone; for search {search} use "
+                           "--backend ort, trt, torch, gpu or gpu-trt")
+    engine.check_search(search)

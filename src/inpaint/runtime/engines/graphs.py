@@ -4,7 +4,8 @@ A subclass only says how to run one graph, `_run(name, feeds, keep) -> outputs` 
 outputs named as in the bundle's manifest, and how to bring a value it kept back to the host
 (`host`). Which graph serves which call (the generator's by the width of its input: z, or v of
 search z+bn), what the generator keeps for its VJP and the unused inputs of the critics live
-here, once for every runtime.
+here, once for every runtime; the device search's TensorRT engine (engines/trt_device.py) runs
+the generator through run_generator and run_generator_vjp too, on DeviceArrays.
 
 Feeds are numpy arrays or values an earlier call kept. The outputs named in `keep` may stay
 where the runtime made them (device memory, for a GPU runtime) until the same graph runs again;
@@ -78,23 +79,36 @@ class GraphEngine:
                               f"it was exported before that search existed; re-export it with inpaint-export, "
                               f"or add them in place with inpaint-export {self.bundle.root} --update")
 
-    def generator(self, z: np.ndarray) -> np.ndarray:
+    def run_generator(self, z, **options) -> list:
+        """The generator's graph of z's search, picked by its width (z, or v of search z+bn), on z
+        as given (a numpy array, or a value _run binds where it is: the device search's
+        DeviceArray), every output kept as _run keeps them; `options` go to _run (TensorRT's
+        sync). The input and the outputs are remembered for run_generator_vjp."""
         search = search_of_size(self.spec, z.shape[1])
         self.check_search(search)
         forward, self._vjp = GENERATOR_GRAPHS[search]
         (name,) = (i["name"] for i in self.bundle.graph_io(forward)["inputs"])
         outputs = tuple(o["name"] for o in self.bundle.graph_io(forward)["outputs"])
-        z = np.ascontiguousarray(z, np.float32)
-        values = self._run(forward, {name: z}, keep=outputs)
+        values = self._run(forward, {name: z}, keep=outputs, **options)
         self._kept = {name: z, **dict(zip(outputs, values))}
-        return self.host(values[0])
+        return values
+
+    def run_generator_vjp(self, g_x, keep: bool = False, **options):
+        """g_x -> the gradient with respect to the last run_generator call's input: its graph's VJP
+        fed the input and the outputs that call kept (v and norm* as well for search z+bn); the
+        gradient kept where `keep` (as _run keeps an output), else on the host."""
+        io = self.bundle.graph_io(self._vjp)
+        feeds = {i["name"]: self._kept[i["name"]] for i in io["inputs"] if i["name"] != "g_x"}
+        feeds["g_x"] = g_x
+        outputs = tuple(o["name"] for o in io["outputs"]) if keep else ()
+        return self._run(self._vjp, feeds, keep=outputs, **options)[0]
+
+    def generator(self, z: np.ndarray) -> np.ndarray:
+        return self.host(self.run_generator(np.ascontiguousarray(z, np.float32))[0])
 
     def generator_vjp(self, g_x: np.ndarray) -> np.ndarray:
         """Through the last generator() call: its graph's VJP is fed the input and the outputs it kept."""
-        feeds = {i["name"]: self._kept[i["name"]] for i in self.bundle.graph_io(self._vjp)["inputs"]
-                 if i["name"] != "g_x"}
-        feeds["g_x"] = np.ascontiguousarray(g_x, np.float32)
-        return self._run(self._vjp, feeds)[0]
+        return self.run_generator_vjp(np.ascontiguousarray(g_x, np.float32))
 
     def target_features(self, masked_y: np.ndarray, box: np.ndarray):
         return tuple(self._run("features", {"masked_y": np.ascontiguousarray(masked_y, np.float32),

@@ -4,9 +4,11 @@ The device search (runtime/device_search.py) captures a whole iteration, these g
 CudaOps kernels together, as one CUDA graph on its stream; so this engine enqueues on that stream,
 never waits for the GPU, keeps every output on the device at addresses fixed per batch size, and
 leaves recording to the search (its TrtEngine records no per-graph CUDA graphs: captures do not
-nest). The critic's scalar weights and the unused targets of the critics without the consistency
-term are device arrays made once, before any capture. Where the capture fails, the iteration is
-enqueued eagerly instead, with a warning that says why.
+nest). The generator's graphs, search z's or z+bn's by the width of their input, are picked
+and fed as on the host (GraphEngine.run_generator). The critic's scalar weights and the unused
+targets of the critics without the consistency term are device arrays made once, before any
+capture. Where the capture fails, the iteration is enqueued eagerly instead, with a warning
+that says why.
 """
 from __future__ import annotations
 
@@ -56,8 +58,6 @@ class TrtDeviceEngine:
         self.bundle, self.spec, self.stream = bundle, bundle.spec, stream
         self.gpu = self.trt.gpu
         self._constants: dict = {}   # what the critics take besides x: weights, zero targets
-        self._saved: list = []
-        self._x: DeviceArray | None = None
 
     @property
     def has_encoder(self) -> bool:
@@ -75,15 +75,21 @@ class TrtDeviceEngine:
             self._constants[key] = DeviceArray.from_host(make(), self.stream)
         return self._constants[key]
 
+    def check_search(self, search: str) -> None:
+        """As GraphEngine's: search z+bn runs where the bundle has its graphs (and so its plans:
+        TrtEngine loads none that lack a plan for any of the bundle's graphs); BundleError,
+        naming the fix, where it has not."""
+        self.trt.check_search(search)
+
     def generator(self, z: DeviceArray) -> DeviceArray:
-        x, *self._saved = self.trt._run("generator", {"z": z}, keep=self._outputs("generator"), sync=False)
-        self._x = x
-        return x
+        """z (B, z_dim), or v (B, z_dim + 2C) of search z+bn -> x (B, 3, R, R): GraphEngine's
+        choice of graphs by the width, every output kept on the device for the VJP."""
+        return self.trt.run_generator(z, sync=False)[0]
 
     def generator_vjp(self, g_x: DeviceArray) -> DeviceArray:
-        feeds = {f"saved{i}": s for i, s in enumerate(self._saved)}
-        feeds.update(x=self._x, g_x=g_x)
-        return self.trt._run("generator_vjp", feeds, keep=self._outputs("generator_vjp"), sync=False)[0]
+        """g_x (B, 3, R, R) -> the gradient of the last generator() call's input (g_z, or g_v),
+        on the device; its VJP graph is fed the input and the activations where they are."""
+        return self.trt.run_generator_vjp(g_x, keep=True, sync=False)
 
     def target_features(self, masked_y: DeviceArray, box: DeviceArray) -> tuple[DeviceArray, DeviceArray]:
         return tuple(self.trt._run("features", {"masked_y": masked_y, "box": box},

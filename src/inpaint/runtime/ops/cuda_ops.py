@@ -61,8 +61,8 @@ class CudaAdamState:
     so a CUDA graph captured around CudaOps.adam replays correct steps with no host-side change.
     """
 
-    m: DeviceArray      # (B, z_dim) float32 first moment
-    v: DeviceArray      # (B, z_dim) float32 second moment
+    m: DeviceArray      # (B, width) float32 first moment, the shape of the search variable
+    v: DeviceArray      # (B, width) float32 second moment
     step: DeviceArray   # (1,) int32 steps taken
 
     @classmethod
@@ -199,11 +199,12 @@ class CudaOps:
               consistency_weight: float, patience: int, rel_tol: float) -> None:
         """The bookkeeping of optimise() between the losses and the Adam step, on the device.
 
-        contextual, prior, consistency: (B,) float32, the losses of the iterate z (B, z_dim).
+        contextual, prior, consistency: (B,) float32, the losses of the iterate z (B, width): the
+        search variable, z (B, z_dim) or v (B, z_dim + 2C) of search z+bn.
         steps: (1,) int32, the Adam steps taken (CudaAdamState.step): the 0-based iteration,
         since this runs before the iteration's Adam step. Updated in place: best (4, B) float32,
         the total, contextual, prior and consistency loss of each row's best iterate so far;
-        best_z (B, z_dim), that iterate; history (iterations,) float32, the mean total loss per
+        best_z (B, width), that iterate; history (iterations,) float32, the mean total loss per
         iteration, its length being settings.iteration_limit; status (2,) int32, zero at the start:
         [0] turns 1 when the search stops (optimise's early-stopping rule or the iteration
         limit) and [1] then holds the iterations run. Once status[0] is set the call changes
@@ -214,25 +215,25 @@ class CudaOps:
         in a CUDA graph and replayable, like adam().
         """
         if len(z.shape) != 2:
-            raise ValueError(f"z must be (B, z_dim), got shape {tuple(z.shape)}")
-        b, z_dim = z.shape
-        _expect(z, (b, z_dim), F32, "z")
+            raise ValueError(f"z must be (B, width), got shape {tuple(z.shape)}")
+        b, width = z.shape
+        _expect(z, (b, width), F32, "z")
         for array, what in ((contextual, "contextual"), (prior, "prior"), (consistency, "consistency")):
             _expect(array, (b,), F32, what)
         _expect(steps, (1,), I32, "steps")
         _expect(best, (4, b), F32, "best")
-        _expect(best_z, (b, z_dim), F32, "best_z")
+        _expect(best_z, (b, width), F32, "best_z")
         if len(history.shape) != 1 or history.shape[0] < 1:
             raise ValueError(f"history must be (iterations,) with iterations >= 1, got shape {tuple(history.shape)}")
         _expect(history, tuple(history.shape), F32, "history")
         _expect(status, (2,), I32, "status")
         if int(patience) != patience or patience < 0:
             raise ValueError(f"patience must be a non-negative integer, got {patience!r}")
-        _check_size(b * z_dim)
+        _check_size(b * width)
         self._launch("track", 1, TRACK_BLOCK, int(contextual.buffer), int(prior.buffer),
                      int(consistency.buffer), int(z.buffer), int(steps.buffer), int(best.buffer),
                      int(best_z.buffer), int(history.buffer), int(status.buffer), np.int32(b),
-                     np.int32(z_dim), np.int32(history.shape[0]), np.int32(patience),
+                     np.int32(width), np.int32(history.shape[0]), np.int32(patience),
                      np.float32(prior_weight), np.float32(consistency_weight), np.float64(rel_tol))
 
     def blend(self, source: DeviceArray, target: DeviceArray, known: DeviceArray, tol: float = 1e-5,
