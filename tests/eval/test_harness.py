@@ -88,6 +88,24 @@ def test_on_a_gpu_ours_runs_the_device_search_and_scores_as_on_the_cpu(small_spl
     assert gpu["table"]["center"]["ours"]["iterations"] == cpu["table"]["center"]["ours"]["iterations"]
 
 
+@pytest.mark.parametrize("search", ["z", "z+bn"])
+def test_auto_on_a_cuda_device_picks_the_gpu_runtime_for_either_search(tiny_weights, monkeypatch, search):
+    """Where the GPU runtime can run (as backends.unavailable tells), auto picks it for search z
+    and z+bn alike; where it cannot, the host loop, with a warning saying why."""
+    import warnings
+
+    from inpaint import backends
+    from inpaint.eval.fills import resolve_backend
+    s = EvalSettings(data="x", weights=str(tiny_weights), device="cuda", overrides=(("search", search),))
+    monkeypatch.setattr(backends, "unavailable", lambda row, place, model: "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert resolve_backend(s) == "gpu"
+    monkeypatch.setattr(backends, "unavailable", lambda row, place, model: "cuda.core is not installed")
+    with pytest.warns(UserWarning, match="the host loop searches on cuda, since the GPU runtime cannot: cuda.core"):
+        assert resolve_backend(s) == "torch"
+
+
 def test_overrides_reach_ours_but_se_keeps_its_prior():
     from inpaint.eval.fills import gan_settings
     s = EvalSettings(data="x", overrides=(("consistency_weight", 5.0), ("prior_weight", 0.5), ("norm", "l2")))

@@ -47,16 +47,14 @@ def gan_settings(method: str, s: EvalSettings, init: str = "random"):
 
 def resolve_backend(s: EvalSettings) -> str:
     """s.backend with auto made explicit: on a CUDA device the GPU runtime (gpu: the search with
-    its state on the device) where it can run (search z only, for now), else the host loop on
-    eager PyTorch (torch) on s.device. Both give the same fills to rounding."""
+    its state on the device, search z or z+bn) where it can run, else the host loop on eager
+    PyTorch (torch) on s.device. Both give the same fills to rounding."""
     from inpaint import backends
     if s.backend != backends.AUTO:
         return s.backend
     if s.device.startswith("cuda"):
         gpu = backends.get("gpu")
-        search = dict(s.overrides).get("search", "z")
-        reason = f"it searches z alone, not {search}" if search != "z" else \
-            backends.unavailable(gpu, backends.Place(s.device), model_path(s, gpu))
+        reason = backends.unavailable(gpu, backends.Place(s.device), model_path(s, gpu))
         if not reason:
             return gpu.name
         warnings.warn(f"the host loop searches on {s.device}, since the GPU runtime cannot: {reason}")
