@@ -1,7 +1,7 @@
 """`inpaint-rt complete` from process start, and `Inpainter.complete` warm, for one or more
 checkouts of inpaint side by side in one run.
 
-    python benchmarks/startup_latency.py [--repeats 7] [--variant NAME=SRC ...] [--backend auto]
+    python benchmarks/startup_latency.py [--repeats 7] [--variant NAME=SRC ...] [--backend auto] [--search S ...]
 
 A variant is a name and a source folder put first on PYTHONPATH (default: this checkout's src as
 "now"; give the src of an older worktree as "before" to compare). Two cases:
@@ -13,7 +13,8 @@ so each time includes starting Python, importing, loading and checking the bundl
 sessions, framing, the search, blending and writing the PNG. Each variant gets an empty runtime
 cache of its own (INPAINT_CACHE_DIR); one run of each first, untimed, fills it as a user's first
 run does (the checked digests, the optimised graphs; and the OS's file cache); its time is kept as
-"first_run_s". Warm: one process per variant makes an Inpainter and
+"first_run_s". --search (repeatable: z, z+bn) runs each variant with each search, as the variant
+"NAME/SEARCH". Warm: one process per variant makes an Inpainter and
 calls complete() on the 64x64 case `--repeats` times after two untimed calls.
 Writes benchmarks/results/startup_latency_cpu.json and prints markdown tables.
 """
@@ -45,10 +46,12 @@ import numpy as np
 from PIL import Image
 from inpaint.imageio import Picture
 from inpaint.runtime.complete import Inpainter
+from inpaint.spec import InpaintSettings
 image, hole, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
+extra = {"search": sys.argv[4]} if len(sys.argv) > 4 else {}
 picture = Picture(np.asarray(Image.open(image).convert("RGB")), None, "RGB")
 hole = np.asarray(Image.open(hole).convert("L")) > 127
-inpainter = Inpainter.from_bundle()
+inpainter = Inpainter.from_bundle(settings=InpaintSettings(**extra))
 for _ in range(2):          # the first two calls pay one-time costs (0.5 s and up to 0.3 s)
     inpainter.complete(picture, hole)
 times = []
@@ -84,11 +87,13 @@ def env_for(src: Path) -> dict:
     return env
 
 
-def complete_once(src: Path, image: Path, mask: Path, backend: str, tmp: Path) -> dict:
-    """One `inpaint-rt complete` process: wall seconds and what its report says."""
+def complete_once(run: tuple[Path, str | None], image: Path, mask: Path, backend: str, tmp: Path) -> dict:
+    """One `inpaint-rt complete` process of run = (source folder, search or None): wall seconds
+    and what its report says."""
+    src, search = run
     out, report = tmp / "out.png", tmp / "report.json"
     cmd = [sys.executable, "-m", "inpaint.cli.rt", "complete", str(image), str(mask), "-o", str(out),
-           "--backend", backend, "--report", str(report), "--quiet"]
+           "--backend", backend, "--report", str(report), "--quiet", *(["--search", search] if search else [])]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, env=env_for(src), cwd=tmp)
     wall = time.perf_counter() - t0
@@ -99,8 +104,10 @@ def complete_once(src: Path, image: Path, mask: Path, backend: str, tmp: Path) -
             "restarts": r["settings"]["restarts"], "engine": r["engine"]}
 
 
-def warm(src: Path, image: Path, mask: Path, repeats: int) -> dict:
-    done = subprocess.run([sys.executable, "-c", WARM, str(image), str(mask), str(repeats)], check=True,
+def warm(run: tuple[Path, str | None], image: Path, mask: Path, repeats: int) -> dict:
+    src, search = run
+    done = subprocess.run([sys.executable, "-c", WARM, str(image), str(mask), str(repeats), *([search] if search else [])],
+                          check=True,
                           capture_output=True, text=True, env=env_for(src))
     r = json.loads(done.stdout.strip().splitlines()[-1])
     return {"median_s": statistics.median(r["times_s"]), **r}
@@ -112,27 +119,30 @@ def main() -> None:
     ap.add_argument("--variant", action="append", default=[],
                     help="NAME=SRC: a source folder to run (default: now=<this checkout>/src)")
     ap.add_argument("--backend", default="auto")
+    ap.add_argument("--search", action="append", default=[],
+                    help="run each variant with this search (z, z+bn); repeatable [default: the CLI's]")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
-    variants = dict(v.split("=", 1) for v in args.variant) or {"now": str(REPO / "src")}
-    variants = {k: Path(v).resolve() for k, v in variants.items()}
+    sources = dict(v.split("=", 1) for v in args.variant) or {"now": str(REPO / "src")}
+    variants = {(f"{k}/{s}" if s else k): (Path(v).resolve(), s) for k, v in sources.items()
+                for s in (args.search or [None])}
 
     global CACHES
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         CACHES = tmp / "caches"
         cases = make_cases(tmp)
-        first = {c: {v: complete_once(src, *cases[c], args.backend, tmp)["wall_s"] for v, src in variants.items()}
+        first = {c: {v: complete_once(run, *cases[c], args.backend, tmp)["wall_s"] for v, run in variants.items()}
                  for c in cases}
         runs = {c: {v: [] for v in variants} for c in cases}
         for i in range(args.repeats):
             order = list(variants.items()) if i % 2 == 0 else list(variants.items())[::-1]
             for c in cases:
-                for v, src in order:
-                    runs[c][v].append(complete_once(src, *cases[c], args.backend, tmp))
+                for v, run in order:
+                    runs[c][v].append(complete_once(run, *cases[c], args.backend, tmp))
                     print(f"repeat {i + 1}/{args.repeats} {c:14s} {v:8s} {runs[c][v][-1]['wall_s']:6.2f} s",
                           file=sys.stderr)
-        warm_runs = {v: warm(src, *cases["64x64"], args.repeats) for v, src in variants.items()}
+        warm_runs = {v: warm(run, *cases["64x64"], args.repeats) for v, run in variants.items()}
 
     def summary(rs: list[dict]) -> dict:
         med = {k: statistics.median(r[k] for r in rs) for k in ("wall_s", "load_s", "search_s", "blend_s")}
@@ -140,7 +150,7 @@ def main() -> None:
                 "restarts": rs[0]["restarts"], "engine": rs[0]["engine"], "runs": rs}
     result = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
               "python": platform.python_version(), "date": time.strftime("%Y-%m-%d"),
-              "command": " ".join(sys.argv), "variants": {k: str(v) for k, v in variants.items()},
+              "command": " ".join(sys.argv), "variants": {k: [str(src), search] for k, (src, search) in variants.items()},
               "from_process_start": {c: {v: {**summary(rs), "first_run_s": first[c][v]} for v, rs in by.items()}
                                      for c, by in runs.items()},
               "warm_64x64": warm_runs}
