@@ -35,6 +35,8 @@ def main() -> None:
     ap.add_argument("run", type=Path)
     ap.add_argument("out", type=Path)
     ap.add_argument("--batch", type=int, default=64, help="the run's global batch (images per step)")
+    ap.add_argument("--images-before", type=int, default=0,
+                    help="images the run's --init model had seen (its log's first line): the curve starts there")
     ap.add_argument("--reference", type=float, action="append", default=[],
                     help="a KID to draw as a horizontal line (e.g. the shipped G's), repeatable")
     ap.add_argument("--reference-label", action="append", default=[])
@@ -52,7 +54,7 @@ def main() -> None:
         rows = [r for r in monitor if f"kid_{name}" in r]
         if not rows:
             continue
-        seen = np.array([r["step"] * args.batch for r in rows]) / 1e6
+        seen = (args.images_before + np.array([r["step"] * args.batch for r in rows])) / 1e6
         value = KID_SCALE * np.array([r[f"kid_{name}"] for r in rows])
         low = KID_SCALE * np.array([r[f"kid_{name}_low"] for r in rows])
         high = KID_SCALE * np.array([r[f"kid_{name}_high"] for r in rows])
@@ -66,7 +68,7 @@ def main() -> None:
     top.set_ylabel("KID x 10³ of samples vs real faces\n(dlib descriptors; 95% interval)")
     top.set_ylim(bottom=min(0.0, top.get_ylim()[0]))   # linear, from the floor (0) up
     top.legend(fontsize=8)
-    steps = np.array([r["step"] for r in log]) * args.batch / 1e6
+    steps = (args.images_before + np.array([r["step"] for r in log]) * args.batch) / 1e6
     for key, colour in (("loss_d", "#a33"), ("loss_g", "#33a")):
         bottom.plot(steps, smooth(np.array([r[key] for r in log])), color=colour, lw=1, label=f"{key} (running mean)")
     twin = bottom.twinx()
@@ -81,7 +83,7 @@ def main() -> None:
     fig.tight_layout()
     write_atomic(args.out, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     last = log[-1]
-    print(f"{args.run}: step {last['step']}, {last['step'] * args.batch:,} images seen, "
+    print(f"{args.run}: step {last['step']}, {args.images_before + last['step'] * args.batch:,} images seen, "
           f"wall {last['wall_time'] / 3600:.2f} h" + (f"; last monitor row {monitor[-1]}" if monitor else ""))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from inpaint.export.bundle import write_bundle
+from inpaint.export.gl_graph import gl_kept
 from inpaint.train import checkpoint
 from inpaint.weights import HERE
 
@@ -51,7 +52,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:     # the weights file exists only to be exported
         source = Path(tmp) / f"{args.name}.pt"
         checkpoint.save(source, payload)
-        write_bundle(source, target, force=True)
+        with gl_kept(target):
+            write_bundle(source, target, force=True)
     print(json.dumps({**facts, "bundle": str(target.relative_to(REPO)),
                       "bytes": sum(f.stat().st_size for f in target.iterdir())}, indent=2))
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from inpaint.export.bundle import write_bundle
+from inpaint.export.gl_graph import gl_kept
 from inpaint.train import checkpoint
 from inpaint.train.samples import sample_z, save_samples
 from inpaint.weights import HERE
@@ -39,9 +40,12 @@ def main() -> None:
     if settings.get("data"):
         from inpaint.train.datasets import load_dataset
         images = len(load_dataset(settings["dataset"], settings["data"], ck["spec"].resolution, progress=False))
+    # a run started with --init trained a model further: its images count with the run's
+    seen = settings.get("init_images", 0) + ck["step"] * settings["batch_size"]
     meta = {"data": args.data, "machine": args.machine, "steps": ck["step"],
-            "batch_size": settings["batch_size"], "images_seen": ck["step"] * settings["batch_size"],
-            "epochs": round(ck["step"] * settings["batch_size"] / images, 2) if images else None,
+            "batch_size": settings["batch_size"], "images_seen": seen,
+            "epochs": round(seen / images, 2) if images else None,
+            **({"init": settings["init"], "init_images": settings["init_images"]} if settings.get("init") else {}),
             "wall_time_s": round(ck["wall_time"]), "lr": settings["lr"], "beta1": settings["beta1"],
             "seed": settings["seed"], "torch": str(torch.__version__),
             "source_checkpoint_sha256": hashlib.sha256(args.checkpoint.read_bytes()).hexdigest()}
@@ -49,7 +53,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:     # the weights file exists only to be exported
         source = Path(tmp) / f"{args.name}.pt"
         checkpoint.save(source, checkpoint.to_weights(ck, torch.float16, meta))
-        write_bundle(source, out, force=True)
+        with gl_kept(out):
+            write_bundle(source, out, force=True)
 
     spec, g, _ = checkpoint.load_models(out)
     grid = REPO / "docs" / f"samples_{args.name}.png"

@@ -131,3 +131,25 @@ def test_rt_cli_method_gl(gl_checkpoint, bundle, tmp_path):
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "r.json").read_text())["method"] == "gl"
     assert Image.open(tmp_path / "b.png").size == (64, 64)
+
+
+def test_a_new_export_of_the_model_keeps_the_bundles_gl_graph(gl_checkpoint, bundle, tiny_weights):
+    from inpaint.export.bundle import write_bundle
+    from inpaint.export.gl_graph import gl_kept
+    add_gl(gl_checkpoint, bundle, log=lambda m: None)
+    before = load_bundle(bundle).manifest
+    image, known = example_inputs(2, seed=3)
+    want = _ort(load_bundle(bundle).graph_path("gl"), image, known)
+    with gl_kept(bundle):
+        write_bundle(tiny_weights, bundle, force=True, log=lambda m: None)
+    after = load_bundle(bundle)                                   # every hash verified, GL's included
+    assert after.manifest["graphs"]["gl"] == before["graphs"]["gl"] and after.manifest["gl"] == before["gl"]
+    np.testing.assert_array_equal(_ort(after.graph_path("gl"), image, known), want)
+    assert sorted(p.name for p in bundle.iterdir()) == sorted(
+        {"manifest.json", *(g["file"] for g in after.manifest["graphs"].values()), after.manifest["weights"].get(
+            "stored", after.manifest["weights"])["file"]})
+    # a bundle without GL is exported as before
+    plain = bundle.parent / "plain"
+    with gl_kept(plain):
+        write_bundle(tiny_weights, plain, log=lambda m: None)
+    assert "gl" not in load_bundle(plain).manifest["graphs"]

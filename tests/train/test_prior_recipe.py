@@ -135,3 +135,37 @@ def test_cli_refuses_recipe_options_where_they_do_not_belong(tmp_path):
         r = CliRunner().invoke(main, ["--dry-run", "--out", str(tmp_path / "run"), *args])
         assert r.exit_code == 2, r.output
         assert message in r.output
+
+
+def test_a_run_from_init_starts_at_the_given_model_and_counts_its_images(tmp_path):
+    spec = ModelSpec(resolution=32, ngf=8, ndf=8, fuse_units=32)
+    recipe = dict(dataset="celeba", data=None, batch_size=16, epochs=100, checkpoint_every=3, dry_run=True,
+                  ema_decay=0.9)
+    first = TrainSettings(out=str(tmp_path / "first"), max_steps=3, **recipe)
+    train(first, spec, progress=False, log=lambda m: None)
+    before = checkpoint.load(tmp_path / "first" / "last.pt")
+    weights = tmp_path / "model.pt"
+    checkpoint.save(weights, checkpoint.to_weights(before, torch.float16, {"images_seen": 48}))
+    lines = []
+    more = TrainSettings(out=str(tmp_path / "more"), max_steps=1, init=str(weights), init_images=48, **recipe)
+    train(more, spec, progress=False, log=lines.append)
+    after = checkpoint.load(tmp_path / "more" / "last.pt")
+    assert after["images_seen"] == 48 + 16 and "48 images seen" in lines[0] + lines[1]
+    # one step from the shipped G (fp16 of the first run's average), not from a random start
+    shipped = {k: v.float() for k, v in checkpoint.load(weights)["G"].items() if v.is_floating_point()}
+    for k, v in shipped.items():
+        if "running" not in k:
+            assert (after["G"][k] - v).abs().max() < 0.01, k
+            # the average moved one tenth of the way from its start towards G
+            torch.testing.assert_close(after["G_ema"][k], v + 0.1 * (after["G"][k] - v), rtol=0, atol=1e-3)
+    wrong = ModelSpec(resolution=32, ngf=16, ndf=8, fuse_units=32)
+    with pytest.raises(Exception, match="another shape"):
+        train(TrainSettings(out=str(tmp_path / "wrong"), max_steps=1, init=str(weights), **recipe), wrong,
+              progress=False, log=lambda m: None)
+
+
+def test_cli_init_reads_the_model_it_starts_from(tmp_path):
+    r = CliRunner().invoke(main, ["--dry-run", "--out", str(tmp_path / "run"), "--init", str(tmp_path / "none.pt")])
+    assert r.exit_code == 2 and "checkpoint not found" in r.output, r.output
+    r = CliRunner().invoke(main, ["--out", str(tmp_path / "run"), "--resume", "--init", str(tmp_path / "x.pt")])
+    assert r.exit_code == 2 and "--init cannot change on --resume" in r.output, r.output

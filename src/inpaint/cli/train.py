@@ -77,6 +77,10 @@ from inpaint.spec import METHODS
               help="With --gl: steps of the discriminator alone after them [default: 400].")
 @click.option("--alpha", type=click.FloatRange(min=0), default=None,
               help="With --gl: weight of the adversarial loss in the joint phase [default: 4e-4].")
+@click.option("--init", "init", type=click.Path(), default=None,
+              help="Start G, D and the average from this model (a weights file, a bundle such as "
+                   "src/inpaint/weights/celeba64, or a run's checkpoint) instead of at random: a new run "
+                   "that trains the model further (Adam's state starts fresh).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--dry-run", is_flag=True,
               help="Smoke test: a tiny synthetic dataset, 2 epochs, done in seconds on a CPU.")
@@ -84,7 +88,7 @@ from inpaint.spec import METHODS
 @user_errors
 def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, lr_d, ema_decay, augment, precision,
          channels_last, monitor_kid, monitor_every, monitor_samples, ngf, ndf, seed, device,
-         checkpoint_every, max_steps, encoder, weights, latent_weight, objective, gl, width, tc_steps, td_steps, alpha, resume, dry_run, quiet):
+         checkpoint_every, max_steps, encoder, weights, latent_weight, objective, gl, width, tc_steps, td_steps, alpha, init, resume, dry_run, quiet):
     """Train the DCGAN generator G with a global discriminator D and a patch discriminator PD,
     fused into one joint score.
 
@@ -95,6 +99,7 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, lr_d, em
       inpaint-train --data celeba64/train.zip --out runs/prior --ema-decay 0.999 --augment color,translation,cutout \
           --precision bf16 --channels-last --monitor-kid celeba64/val.zip
       inpaint-train --out runs/celeba64 --resume
+      inpaint-train --data celeba64/train.zip --out runs/more --init src/inpaint/weights/celeba64 --ema-decay 0.999
       inpaint-train --encoder --data celeba64/train.zip --out runs/encoder   # E for the shipped model
       inpaint-train --encoder --objective ours --lr 1e-4 --data celeba64/train.zip --out runs/encoder-ours
       inpaint-train --gl --data celeba64/train.zip --out runs/gl             # the GL baseline
@@ -111,7 +116,8 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, lr_d, em
     if gl and encoder:
         raise click.UsageError("--gl and --encoder train different things; give one of them")
     gan_only = {"--lr-d": lr_d, "--ema-decay": ema_decay, "--augment": augment != "none",
-                "--precision": precision != "fp32", "--channels-last": channels_last, "--monitor-kid": monitor_kid}
+                "--precision": precision != "fp32", "--channels-last": channels_last, "--monitor-kid": monitor_kid,
+                "--init": init}
     given = next((k for k, v in gan_only.items() if v), None)
     if given and (gl or encoder):
         raise click.UsageError(f"{given} belongs to the GAN's training, not to {'--gl' if gl else '--encoder'}")
@@ -126,6 +132,10 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, lr_d, em
                               max_steps, weights, latent_weight, objective, resume, dry_run, quiet)
     if weights:
         raise click.UsageError("--weights belongs to --encoder (the model whose generator it inverts)")
+    init_images = 0
+    if init:
+        from inpaint.train.loop import init_images_seen
+        init_images = init_images_seen(init)       # also says clearly when the file is not a model
     res = int(resolution) if resolution else DEFAULT_RESOLUTION[dataset]
     overrides = _resume_overrides(epochs, device, checkpoint_every, max_steps)
     try:
@@ -142,7 +152,7 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, lr_d, em
                              lr_d=lr_d, ema_decay=ema_decay, augment=policy, precision=precision,
                              channels_last=channels_last,
                              seed=seed, device=device or "cpu", checkpoint_every=checkpoint_every or 200,
-                             max_steps=max_steps, dry_run=dry_run)
+                             max_steps=max_steps, dry_run=dry_run, init=init, init_images=init_images)
     monitor = None
     if monitor_kid:
         from inpaint.eval.prior import PriorMonitor

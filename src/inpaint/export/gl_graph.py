@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -215,3 +218,27 @@ def add_gl(checkpoint: str | Path, bundle_dir: str | Path, log=print) -> dict:
     if old and old != name:
         (bundle_dir / old).unlink(missing_ok=True)
     return manifest[GL_GRAPH]
+
+
+@contextmanager
+def gl_kept(bundle_dir: str | Path):
+    """Keep the GL graph of the bundle at bundle_dir across its re-export in the with-block (a new
+    generator, discriminator or encoder): GL does not depend on them. Its file and manifest
+    entries are copied aside before and put back after; nothing happens where it has none."""
+    bundle_dir = Path(bundle_dir)
+    path = bundle_dir / MANIFEST
+    manifest = json.loads(path.read_text()) if path.is_file() else {}
+    graph = manifest.get("graphs", {}).get(GL_GRAPH)
+    if graph is None:
+        yield
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / graph["file"]
+        shutil.copy2(bundle_dir / graph["file"], copy)
+        yield
+        shutil.copy2(copy, bundle_dir / copy.name)
+        path = bundle_dir / MANIFEST
+        manifest_new = json.loads(path.read_text())
+        manifest_new["graphs"][GL_GRAPH] = graph
+        manifest_new[GL_GRAPH] = manifest[GL_GRAPH]
+        write_atomic(path, lambda t: t.write_text(json.dumps(manifest_new, indent=2)))

@@ -46,6 +46,8 @@ class TrainSettings:
     checkpoint_every: int = 200  # steps; a checkpoint is also written at every epoch end
     max_steps: int | None = None  # stop early (after this many steps in total)
     dry_run: bool = False
+    init: str | None = None      # start G, D (and the average) from this model file instead of at random
+    init_images: int = 0         # images the init model had seen before this run
 
 
 def synthetic_images(n: int, resolution: int, seed: int) -> np.ndarray:
@@ -62,6 +64,33 @@ def resumed_settings(cls, state: dict, overrides: dict | None):
     allowed = {"epochs", "device", "checkpoint_every", "max_steps"}
     changes = {k: v for k, v in (overrides or {}).items() if v is not None and k in allowed}
     return dataclasses.replace(cls(**state["settings"]), **changes)
+
+
+def init_images_seen(path: str) -> int:
+    """How many images the model in `path` (weights file, bundle or checkpoint) had seen in training."""
+    payload = checkpoint.load(path)
+    seen = payload.get("images_seen") or (payload.get("meta") or {}).get("images_seen")
+    if seen is None:
+        settings = payload.get("settings") or {}
+        seen = payload.get("step", 0) * settings.get("batch_size", 0)
+    return int(seen)
+
+
+def load_init(path: str, spec: ModelSpec, g: torch.nn.Module, d: torch.nn.Module) -> dict | None:
+    """Load G and D from a model file into g and d; returns the moving average to start from where
+    the file is a training checkpoint that keeps one (a weights file's G is already the average)."""
+    payload = checkpoint.load(path)
+    if payload["spec"] != spec:
+        raise CheckpointError(f"--init {path} holds a model of another shape ({payload['spec']}) than this "
+                              f"run's ({spec}); drop --ngf/--ndf/--resolution or give a matching model")
+
+    def fp32(sd: dict) -> dict:
+        return {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
+    try:
+        g.load_state_dict(fp32(payload["G"])), d.load_state_dict(fp32(payload["D"]))
+    except (RuntimeError, KeyError) as e:
+        raise CheckpointError(f"--init {path}: weights do not fit the model ({str(e).splitlines()[0]})") from None
+    return fp32(payload["G_ema"]) if "G_ema" in payload else None
 
 
 def check_device(device: str) -> None:
@@ -219,7 +248,10 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev, monitor
     g_train, d_train = ddp_wrapped(ranks, dev, g, d)
     opt_g = torch.optim.Adam(g.parameters(), settings.lr, betas=(settings.beta1, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), settings.lr_d or settings.lr, betas=(settings.beta1, 0.999))
+    init_ema = load_init(settings.init, spec, g, d) if state is None and settings.init else None
     ema = EMA(g, settings.ema_decay) if settings.ema_decay else None
+    if ema is not None and init_ema is not None:
+        ema.load_state_dict(init_ema)
     options = StepOptions(settings.precision, tuple(settings.augment), settings.channels_last)
     fixed_z = sample_z(64, spec.z_dim, settings.seed)
     start, wall_before = 0, 0.0
@@ -240,7 +272,8 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev, monitor
         + (f" (D {settings.lr_d:g})" if settings.lr_d else "") + f", {settings.precision}"
         + (", channels last" if settings.channels_last else "")
         + (f", EMA {settings.ema_decay:g}" if ema else "") + (f", DiffAugment {','.join(options.augment)}"
-                                                                if options.augment else ""))
+                                                                if options.augment else "")
+        + (f"; from {settings.init} ({settings.init_images:,} images seen)" if settings.init else ""))
 
     t0 = time.time()
 
@@ -260,6 +293,7 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev, monitor
         extra = {"G_ema": shipped_g().state_dict()} if ema is not None else {}
         return {"format": CHECKPOINT_FORMAT, "kind": checkpoint.CHECKPOINT_KIND,
                 "spec": spec.to_dict(), "settings": dataclasses.asdict(settings), "step": step,
+                "images_seen": settings.init_images + step * settings.batch_size,
                 "wall_time": wall_before + time.time() - t0,
                 "G": g.state_dict(), "D": d.state_dict(), "processes": ranks.world, **extra}
 
@@ -290,7 +324,7 @@ def _train(settings, spec, resume, progress, log, overrides, ranks, dev, monitor
             numbers = monitor(step, generators)
         finally:
             g.train(was_training)
-        row = {"step": step, **numbers, "wall_time": round(wall_before + time.time() - t0, 1)}
+        row = {"step": step, "images_seen": settings.init_images + step * settings.batch_size, **numbers, "wall_time": round(wall_before + time.time() - t0, 1)}
         # the networks measured, kept so that the run's best point can be shipped (no optimiser state)
         checkpoint.save(out / MONITORED / f"step_{step:06d}.pt", models_state(step))
         with open(out / "monitor.jsonl", "a") as f:
