@@ -163,3 +163,20 @@ def test_an_unknown_objective_is_refused(tiny_weights, tmp_path):
     with pytest.raises(InpaintError, match="objective"):
         train_encoder(EncoderSettings(out=str(tmp_path / "r"), weights=str(tiny_weights), dry_run=True,
                                       objective="psnr", width=8), progress=False, log=lambda m: None)
+
+
+def test_init_starts_the_pixel_objective_from_another_models_encoder(tiny_weights, tiny_encoder_weights, tmp_path):
+    """--encoder --init: E of a G trained further starts from the previous version's E."""
+    run = tmp_path / "run"
+    settings = EncoderSettings(out=str(run), weights=str(tiny_weights), init=str(tiny_encoder_weights),
+                               dry_run=True, batch_size=8, epochs=1, width=8, max_steps=1, lr=1e-4)
+    lines = []
+    train_encoder(settings, progress=False, log=lines.append)
+    assert any("starting from the encoder of" in m for m in lines)
+    first = checkpoint.load(run / "last.pt", checkpoint.ENCODER_CHECKPOINT_KIND)
+    own = checkpoint.load(tiny_encoder_weights)["E"]
+    floats = [k for k in own if own[k].is_floating_point() and "running" not in k]
+    assert max(float((first["E"][k].float() - own[k].float()).abs().max()) for k in floats) < 0.01
+    with pytest.raises(CheckpointError, match="has no encoder of width 8"):
+        train_encoder(EncoderSettings(**{**settings.__dict__, "out": str(tmp_path / "none"), "init": str(tiny_weights)}),
+                      progress=False, log=lambda m: None)

@@ -80,7 +80,8 @@ from inpaint.spec import METHODS
 @click.option("--init", "init", type=click.Path(), default=None,
               help="Start G, D and the average from this model (a weights file, a bundle such as "
                    "src/inpaint/weights/celeba64, or a run's checkpoint) instead of at random: a new run "
-                   "that trains the model further (Adam's state starts fresh).")
+                   "that trains the model further (Adam's state starts fresh). With --encoder: E starts from "
+                   "this model's encoder (e.g. the one of the generator's previous version).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--dry-run", is_flag=True,
               help="Smoke test: a tiny synthetic dataset, 2 epochs, done in seconds on a CPU.")
@@ -101,6 +102,8 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, lr_d, em
       inpaint-train --out runs/celeba64 --resume
       inpaint-train --data celeba64/train.zip --out runs/more --init src/inpaint/weights/celeba64 --ema-decay 0.999
       inpaint-train --encoder --data celeba64/train.zip --out runs/encoder   # E for the shipped model
+      inpaint-train --encoder --weights runs/more/last.pt --init src/inpaint/weights/celeba64 --epochs 1 \
+          --data celeba64/train.zip --out runs/encoder-more    # E of a G trained further, from the old E
       inpaint-train --encoder --objective ours --lr 1e-4 --data celeba64/train.zip --out runs/encoder-ours
       inpaint-train --gl --data celeba64/train.zip --out runs/gl             # the GL baseline
     """
@@ -116,11 +119,14 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, lr_d, em
     if gl and encoder:
         raise click.UsageError("--gl and --encoder train different things; give one of them")
     gan_only = {"--lr-d": lr_d, "--ema-decay": ema_decay, "--augment": augment != "none",
-                "--precision": precision != "fp32", "--channels-last": channels_last, "--monitor-kid": monitor_kid,
-                "--init": init}
+                "--precision": precision != "fp32", "--channels-last": channels_last, "--monitor-kid": monitor_kid}
     given = next((k for k, v in gan_only.items() if v), None)
     if given and (gl or encoder):
         raise click.UsageError(f"{given} belongs to the GAN's training, not to {'--gl' if gl else '--encoder'}")
+    if init and gl:
+        raise click.UsageError("--init belongs to the GAN's training and to --encoder, not to --gl")
+    if init and resume:
+        raise click.UsageError("--init cannot change on --resume: it starts a new run")
     if given and given != "--monitor-kid" and resume:
         raise click.UsageError(f"{given} cannot change on --resume: the run keeps its own recipe (see its log's "
                                "first line); start a new run to change it")
@@ -129,7 +135,7 @@ def main(dataset, data, out, resolution, epochs, batch_size, lr, beta1, lr_d, em
                          max_steps, width, tc_steps, td_steps, alpha, resume, dry_run, quiet)
     if encoder:
         return _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, checkpoint_every,
-                              max_steps, weights, latent_weight, objective, resume, dry_run, quiet)
+                              max_steps, weights, latent_weight, objective, init, resume, dry_run, quiet)
     if weights:
         raise click.UsageError("--weights belongs to --encoder (the model whose generator it inverts)")
     init_images = 0
@@ -169,7 +175,7 @@ def _resume_overrides(epochs, device, checkpoint_every, max_steps) -> dict:
 
 
 def _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, checkpoint_every, max_steps,
-                   weights, latent_weight, objective, resume, dry_run, quiet):
+                   weights, latent_weight, objective, init, resume, dry_run, quiet):
     from inpaint.train.encoder_loop import EncoderSettings, train_encoder
 
     defaults = EncoderSettings(out=out)
@@ -179,7 +185,7 @@ def _train_encoder(dataset, data, out, epochs, batch_size, lr, seed, device, che
                                lr=lr or defaults.lr, latent_weight=latent_weight, objective=objective,
                                seed=seed, device=device or "cpu",
                                checkpoint_every=checkpoint_every or defaults.checkpoint_every,
-                               max_steps=max_steps, dry_run=dry_run)
+                               max_steps=max_steps, dry_run=dry_run, init=init)
     overrides = _resume_overrides(epochs, device, checkpoint_every, max_steps)
     summary = train_encoder(settings, resume=resume, progress=not quiet and sys.stderr.isatty(),
                             log=lambda m: click.echo(m, err=True), overrides=overrides)

@@ -59,6 +59,7 @@ class EncoderSettings:
     checkpoint_every: int = 200
     max_steps: int | None = None
     dry_run: bool = False
+    init: str | None = None       # start E from this model's encoder (e.g. the one of G's previous version)
 
 
 class MaskSampler:
@@ -160,12 +161,17 @@ def _train_encoder(settings, resume, progress, log, overrides, ranks, dev) -> di
 
     torch.manual_seed(settings.seed)
     e = build_encoder(spec, settings.width).to(dev)
-    if settings.objective != "pixel" and state is None:
+    if state is None and (settings.init or settings.objective != "pixel"):
         from inpaint.train.checkpoint import load_encoder
-        own = load_encoder(source)
+        start_from = Path(settings.init) if settings.init else source
+        own = load_encoder(start_from)
+        if settings.init and (own is None or own.width != settings.width):
+            from inpaint.errors import CheckpointError
+            raise CheckpointError(f"--init {start_from} has no encoder of width {settings.width} to start from; "
+                                  "give a model with one (e.g. the shipped bundle) or drop --init")
         if own is not None and own.width == settings.width:
             e.load_state_dict(own.state_dict())
-            log(f"starting from the encoder of {source.name}")
+            log(f"starting from the encoder of {start_from.name}")
     (e_train,) = ddp_wrapped(ranks, dev, e)
     opt = torch.optim.Adam(e.parameters(), settings.lr, betas=(0.9, 0.999))
     masks = MaskSampler(spec.resolution, settings.seed)
