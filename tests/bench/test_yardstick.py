@@ -18,7 +18,7 @@ def test_yardstick_takes_the_runtime_steps(tiny_weights, norm, prior, mu):
     engine = TorchEngine(spec, g, d)
     y = engine.generator(initial_z(3, spec.z_dim, 7))
     p = make_problem(y, np.stack([make_mask(k, 64, 1) for k in ("center", "pattern", "random")]), spec.patch)
-    settings = InpaintSettings(iterations=4, restarts=1, patience=100, norm=norm, prior=prior,
+    settings = InpaintSettings(iterations=4, restarts=1, patience=100, search="z", norm=norm, prior=prior,
                                consistency_weight=mu, lr=0.05)
     z0 = initial_z(3, spec.z_dim, 0)
     eager = EagerSearch(g, d, p, settings, z0)

@@ -177,7 +177,7 @@ def test_the_device_loop_refuses_a_start_or_an_engine_that_does_not_fit_the_sear
     with pytest.raises(ValueError, match=wrong):
         DeviceSearch(HostEngine(cpu, stream), HostOps(stream), problem, Z_BN, np.zeros((2, 99), np.float32))
     with pytest.raises(ValueError, match=r"z must be \(2, 100\) for .* search z, got \(2, %d\)" % width):
-        DeviceSearch(HostEngine(cpu, stream), HostOps(stream), problem, InpaintSettings(iterations=2),
+        DeviceSearch(HostEngine(cpu, stream), HostOps(stream), problem, InpaintSettings(iterations=2, search="z"),
                      np.zeros((2, width), np.float32))
     z_alone = SimpleNamespace(name="custom", spec=cpu.spec, stream=stream)    # no check_search
     with pytest.raises(InpaintError, match="the custom backend searches z alone; for search z\\+bn use --backend"):

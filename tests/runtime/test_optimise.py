@@ -71,7 +71,7 @@ def test_loop_gradient_matches_autograd_of_the_objective(engine, lam, mu, prior,
 
 def test_optimiser_lowers_the_loss_on_a_fixed_problem(engine):
     problem = _problem(engine, n=2, kind="pattern")
-    settings = InpaintSettings(iterations=60, restarts=1, lr=0.05, patience=1000)
+    settings = InpaintSettings(iterations=60, restarts=1, lr=0.05, patience=1000, search="z")
     search = optimise(engine, CpuOps(), problem, settings)
     assert search.iterations == 60 and len(search.history) == 60
     assert search.history[-1] < 0.5 * search.history[0]
@@ -103,9 +103,9 @@ def test_restarts_differ_and_are_seeded():
 
 def test_kept_iterates_are_what_a_shorter_search_returns(engine):
     problem = _problem(engine, n=2, kind="pattern")
-    settings = InpaintSettings(iterations=12, restarts=1, lr=0.05, patience=1000)
+    settings = InpaintSettings(iterations=12, restarts=1, lr=0.05, patience=1000, search="z")
     search = optimise(engine, CpuOps(), problem, settings, keep=(4, 12, 40))
-    short = optimise(engine, CpuOps(), problem, InpaintSettings(iterations=4, restarts=1, lr=0.05, patience=1000))
+    short = optimise(engine, CpuOps(), problem, InpaintSettings(iterations=4, restarts=1, lr=0.05, patience=1000, search="z"))
     np.testing.assert_array_equal(search.kept[4][0], short.x)
     np.testing.assert_array_equal(search.kept[4][1], short.loss)
     assert np.all(search.kept[12][1] <= search.kept[4][1]) and np.any(search.kept[12][1] < search.kept[4][1])

@@ -92,3 +92,26 @@ def test_an_engine_without_the_search_refuses_it_naming_the_backends_that_run_it
     with pytest.raises(InpaintError, match="the custom backend searches z alone; for search z\\+bn use "
                                            "--backend ort, trt, torch, gpu or gpu-trt"):
         Inpainter(_ZAloneEngine(), settings=InpaintSettings(search="z+bn"))
+
+
+def test_the_default_searches_z_bn_where_the_model_runs_it_and_z_elsewhere(tiny_bundle, tmp_path):
+    """search "auto" (the default): z+bn on a bundle with its graphs, z on an engine or a bundle
+    (exported before z+bn existed) without them."""
+    import json
+    import shutil
+
+    assert InpaintSettings().search == "auto"
+    assert Inpainter(OrtEngine(load_bundle(tiny_bundle))).settings.search == "z+bn"
+    assert Inpainter(_ZAloneEngine()).settings.search == "z"
+    old = tmp_path / "old"
+    shutil.copytree(tiny_bundle, old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    for name in ("generator_bn", "generator_bn_vjp"):
+        (old / manifest["graphs"].pop(name)["file"]).unlink()
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    engine = OrtEngine(load_bundle(old), threads=1)
+    assert Inpainter(engine).settings.search == "z"
+    done = optimise(engine, CpuOps(), _problem(1), InpaintSettings(iterations=2))   # the loop resolves auto too
+    assert done.z.shape == (1, engine.spec.z_dim)
+    bn = optimise(OrtEngine(load_bundle(tiny_bundle), threads=1), CpuOps(), _problem(1), InpaintSettings(iterations=2))
+    assert bn.z.shape == (1, search_size(engine.spec, "z+bn"))

@@ -108,7 +108,7 @@ def run(settings: BenchSettings, log: Callable[[str], None] = print) -> dict:
         import torch
         torch.set_num_threads(settings.threads)
     bundle = load_bundle(settings.bundle)
-    method = InpaintSettings()
+    method = InpaintSettings(search="z")      # the search the yardstick implements
     flops = bundle.flops("generator", "generator_vjp", critic_graph(method.prior, method.consistency_weight))
     runners = {b: make_runner(b, settings.device, Path(settings.bundle), Path(settings.weights), settings.threads)
                for b in settings.backends}

@@ -10,7 +10,7 @@ from PIL import Image
 
 from inpaint.errors import InpaintError
 from inpaint.imageio import Picture
-from inpaint.runtime.engines import Engine, check_search
+from inpaint.runtime.engines import Engine, searched
 from inpaint.runtime.fill import hole_box, paste_completion
 from inpaint.runtime.frame import Frame
 from inpaint.runtime.framing.decide import Framer
@@ -49,8 +49,7 @@ class Inpainter:
         self.settings holds the settings as they apply to this engine (init and iterations explicit).
         """
         self.engine, self.ops, self.search = engine, ops or CpuOps(), search
-        self.settings = settings.resolved(getattr(engine, "has_encoder", False))
-        check_search(engine, self.settings.search)
+        self.settings = searched(engine, settings).resolved(getattr(engine, "has_encoder", False))
         self._framer: Framer | None = None
 
     @classmethod

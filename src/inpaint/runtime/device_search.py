@@ -23,7 +23,7 @@ import numpy as np
 
 from inpaint.errors import InpaintError
 from inpaint.runtime.cuda import DeviceArray, DeviceBuffer, Event, Stream
-from inpaint.runtime.engines import check_search
+from inpaint.runtime.engines import searched
 from inpaint.runtime.ops.cuda_ops import CudaAdamState, CudaOps
 from inpaint.runtime.optimise import Search, initial_z, search_start
 from inpaint.runtime.problem import Problem
@@ -78,8 +78,8 @@ class DeviceSearch:
         self._t0 = time.perf_counter()
         if int(engine.stream) != int(ops.stream):
             raise ValueError("the engine and the ops must share one stream: build the engine on ops.stream")
+        settings = searched(engine, settings)
         self.engine, self.ops, self.settings, self.stream = engine, ops, settings, ops.stream
-        check_search(engine, settings.search)
         b, z_dim, r = problem.batch, engine.spec.z_dim, problem.y.shape[-1]
         width = search_size(engine.spec, settings.search)
         z = initial_z(b, z_dim, settings.seed) if z is None else np.asarray(z, np.float32)

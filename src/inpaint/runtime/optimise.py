@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from inpaint.runtime.engines import Engine
+from inpaint.runtime.engines import Engine, searched
 from inpaint.runtime.ops import AdamState
 from inpaint.runtime.problem import Problem
 from inpaint.spec import InpaintSettings, ModelSpec, search_size
@@ -71,6 +71,7 @@ def optimise(engine: Engine, ops, problem: Problem, settings: InpaintSettings,
     are updated in place afterwards: copy what is kept).
     """
     t0 = time.perf_counter()
+    settings = searched(engine, settings)
     lam, mu = settings.prior_weight, settings.consistency_weight
     z = search_start(initial_z(problem.batch, engine.spec.z_dim, settings.seed) if z is None else z,
                      engine.spec, settings.search)

@@ -52,6 +52,23 @@ class Engine(Protocol):
         prior: "joint" scores x with the fused D + PD; "global" with D's own head alone."""
 
 
+def searched(engine, settings):
+    """settings with search "auto" made explicit for `engine`: AUTO_SEARCH where the engine runs
+    it, else z. Other searches are checked (check_search) and kept."""
+    import dataclasses
+
+    from inpaint.spec import AUTO_SEARCH
+    if settings.search != "auto":
+        check_search(engine, settings.search)
+        return settings
+    try:
+        check_search(engine, AUTO_SEARCH)
+        search = AUTO_SEARCH
+    except InpaintError:
+        search = "z"
+    return dataclasses.replace(settings, search=search)
+
+
 def check_search(engine, search: str) -> None:
     """InpaintError, naming the fix, where `engine` (an Engine, or the device search's engine)
     cannot run `search`: its own check_search says, and an engine without one runs search z alone."""
