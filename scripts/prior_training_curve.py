@@ -59,7 +59,8 @@ def main() -> None:
         low = KID_SCALE * np.array([r[f"kid_{name}_low"] for r in rows])
         high = KID_SCALE * np.array([r[f"kid_{name}_high"] for r in rows])
         top.fill_between(seen, low, high, color=colour, alpha=0.15, lw=0)
-        top.plot(seen, value, "o-", color=colour, ms=3, label=f"{label} ({rows[-1]['kid_samples']} samples)")
+        top.errorbar(seen, value, yerr=(value - low, high - value), fmt="o-", color=colour, ms=3, capsize=2,
+                     lw=1, label=f"{label} ({rows[-1]['kid_samples']} samples)")
     for i, ref in enumerate(args.reference):
         text = args.reference_label[i] if i < len(args.reference_label) else f"reference {i + 1}"
         top.axhline(KID_SCALE * ref, color="#555", ls="--", lw=1)
