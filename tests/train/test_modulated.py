@@ -86,6 +86,6 @@ def test_wrong_width_is_refused():
 
 def test_settings_take_only_the_known_searches():
     from inpaint.spec import InpaintSettings
-    assert InpaintSettings().search == "z" and InpaintSettings(search="z+bn").search == "z+bn"
-    with pytest.raises(ValueError, match="search must be one of z, z\\+bn"):
+    assert InpaintSettings().search == "auto" and InpaintSettings(search="z+bn").search == "z+bn"
+    with pytest.raises(ValueError, match="search must be one of auto, z, z\\+bn"):
         InpaintSettings(search="bn")
